@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tasker-systems/tasker-core-go/core/statemachine"
+	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+)
+
+const maxLease = 24 * time.Hour
+
+// ClaimSteps leases up to p.Limit ready steps to a worker with FOR UPDATE
+// SKIP LOCKED, so concurrent workers never get the same step. Each claim
+// counts an attempt. Steps whose leases expired are first returned to the
+// ready set.
+func (e *Engine) ClaimSteps(ctx context.Context, p *tt.ClaimParams) (*tt.ClaimResult, error) {
+	lease, err := e.validateClaim(p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.RecoverExpiredLeases(ctx); err != nil {
+		return nil, err
+	}
+	res := &tt.ClaimResult{Steps: []tt.ClaimedStep{}}
+	err = store.InTx(ctx, e.pool, "claim_steps", func(tx pgx.Tx) error {
+		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID}); err != nil {
+			return err
+		}
+		ids, err := store.StepClaimReady(ctx, tx, &store.StepClaimReadyParams{
+			Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: lease.Milliseconds(),
+		})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		res.Steps, err = loadClaimed(ctx, tx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ClaimStep leases one named step if it is ready, for running a workflow one
+// step at a time in tests. A step that is not ready is a NotReadyError saying
+// why: dependencies unmet, in backoff, claimed, or already done.
+func (e *Engine) ClaimStep(ctx context.Context, p *tt.ClaimOneParams) (*tt.ClaimedStep, error) {
+	if p == nil {
+		return nil, tt.NewValidationError("claim_step", "", "claim parameters are required")
+	}
+	lease, err := e.validateClaim(&tt.ClaimParams{Limit: 1, WorkerID: p.WorkerID, LeaseMS: p.LeaseMS})
+	if err != nil {
+		return nil, err
+	}
+	if p.StepID <= 0 {
+		return nil, tt.NewValidationError("claim_step", "step_id", "must be > 0, got %d", p.StepID)
+	}
+	var claimed *tt.ClaimedStep
+	err = store.InTx(ctx, e.pool, "claim_step", func(tx pgx.Tx) error {
+		step, err := store.StepLock(ctx, tx, p.StepID)
+		if err != nil {
+			return err
+		}
+		if !step.ReadyNow {
+			return notReady(ctx, tx, step)
+		}
+		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID}); err != nil {
+			return err
+		}
+		if _, err := store.StepClaimByID(ctx, tx, p.StepID, p.WorkerID, lease.Milliseconds()); err != nil {
+			return err
+		}
+		steps, err := loadClaimed(ctx, tx, []int64{p.StepID})
+		if err != nil {
+			return err
+		}
+		claimed = &steps[0]
+		return nil
+	})
+	return claimed, err
+}
+
+func notReady(ctx context.Context, tx pgx.Tx, s *store.LockedStep) error {
+	nr := &tt.NotReadyError{StepID: s.ID, StepName: s.Name, Status: s.Status}
+	switch {
+	case s.Status == tt.StepInProgress:
+		nr.Reason, nr.ClaimedBy = tt.NotReadyClaimed, s.ClaimOwner
+	case statemachine.StepTerminal(s.Status):
+		nr.Reason = tt.NotReadyDone
+	case s.Status == tt.StepError:
+		nr.Reason = tt.NotReadyBlocked
+	case s.PendingParents > 0:
+		nr.Reason = tt.NotReadyDependencies
+		unmet, err := store.StepUnmetParents(ctx, tx, s.ID)
+		if err != nil {
+			return err
+		}
+		nr.UnmetParents = unmet
+	case s.Status == tt.StepWaitingForRetry:
+		nr.Reason, nr.RetryAt = tt.NotReadyBackoff, s.NextRetryAt
+	default:
+		nr.Reason = tt.NotReadyBlocked
+	}
+	return nr
+}
+
+// loadClaimed reads the claimed steps' payloads and starts their tasks.
+func loadClaimed(ctx context.Context, tx pgx.Tx, ids []int64) ([]tt.ClaimedStep, error) {
+	steps, err := store.StepsClaimed(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := store.StepAncestorResults(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	taskIDs := make([]int64, 0, len(steps))
+	seen := map[int64]bool{}
+	for i := range steps {
+		if d := deps[steps[i].WorkflowStepID]; d != nil {
+			steps[i].DependencyResults = d
+		}
+		if !seen[steps[i].TaskID] {
+			seen[steps[i].TaskID] = true
+			taskIDs = append(taskIDs, steps[i].TaskID)
+		}
+	}
+	if err := setMeta(ctx, tx, map[string]any{"event": "start_requested"}); err != nil {
+		return nil, err
+	}
+	return steps, store.TasksStart(ctx, tx, taskIDs)
+}
+
+func (e *Engine) validateClaim(p *tt.ClaimParams) (time.Duration, error) {
+	if p == nil {
+		return 0, tt.NewValidationError("claim_steps", "", "claim parameters are required")
+	}
+	v := &tt.ValidationError{Op: "claim_steps"}
+	if p.WorkerID == "" {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "worker_id", Problem: "is required"})
+	} else if len(p.WorkerID) > 255 {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "worker_id", Problem: fmt.Sprintf("must be at most 255 bytes, got %d", len(p.WorkerID))})
+	}
+	if p.Limit < 1 || p.Limit > e.cfg.MaxClaimBatch {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "limit", Problem: fmt.Sprintf("must be within 1..%d, got %d", e.cfg.MaxClaimBatch, p.Limit)})
+	}
+	lease := time.Duration(p.LeaseMS) * time.Millisecond
+	if p.LeaseMS == 0 {
+		lease = e.cfg.DefaultLease
+	} else if p.LeaseMS < 0 || lease > maxLease {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "lease_ms", Problem: fmt.Sprintf("must be within 1..%d, got %d", maxLease.Milliseconds(), p.LeaseMS)})
+	}
+	for i, ns := range p.Namespaces {
+		if ns == "" {
+			v.Problems = append(v.Problems, tt.FieldError{Field: fmt.Sprintf("namespaces[%d]", i), Problem: "must not be empty"})
+		}
+	}
+	if len(v.Problems) > 0 {
+		return 0, v
+	}
+	return lease, nil
+}
+
+// Heartbeat extends a claim's lease. A token that no longer holds the step is
+// a StaleClaimError.
+func (e *Engine) Heartbeat(ctx context.Context, p *tt.HeartbeatParams) (*tt.HeartbeatResult, error) {
+	if p == nil {
+		return nil, tt.NewValidationError("heartbeat", "", "heartbeat parameters are required")
+	}
+	if err := validateStepClaim("heartbeat", p.StepID, p.ClaimToken); err != nil {
+		return nil, err
+	}
+	lease := time.Duration(p.LeaseMS) * time.Millisecond
+	if p.LeaseMS == 0 {
+		lease = e.cfg.DefaultLease
+	} else if p.LeaseMS < 0 || lease > maxLease {
+		return nil, tt.NewValidationError("heartbeat", "lease_ms", "must be within 1..%d, got %d", maxLease.Milliseconds(), p.LeaseMS)
+	}
+	expires, ok, err := store.StepHeartbeat(ctx, e.pool, p.StepID, p.ClaimToken, lease.Milliseconds())
+	if err == nil && !ok {
+		var status tt.StepState
+		status, err = store.StepStatus(ctx, e.pool, p.StepID)
+		if err == nil {
+			err = &tt.StaleClaimError{StepID: p.StepID, Status: status}
+		}
+	}
+	if err != nil {
+		return nil, store.InterpretError("heartbeat", err)
+	}
+	return &tt.HeartbeatResult{StepID: p.StepID, LeaseExpiresAt: expires}, nil
+}
+
+// RecoverExpiredLeases returns steps whose workers stopped heartbeating to
+// the ready set (or to error when they have no attempts left) and finalizes
+// the tasks that changed. Claims call it first; operators may call it too.
+func (e *Engine) RecoverExpiredLeases(ctx context.Context) (int, error) {
+	var recovered []store.RecoveredStep
+	err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
+		if err := setMeta(ctx, tx, map[string]any{"event": "lease_expired"}); err != nil {
+			return err
+		}
+		var err error
+		recovered, err = store.StepRecoverExpiredLeases(ctx, tx, e.cfg.LeaseRecoveryBatch)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range recovered {
+		if r.Status != tt.StepError {
+			continue
+		}
+		err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
+			task, err := store.TaskLock(ctx, tx, r.TaskID)
+			if err != nil {
+				return err
+			}
+			_, err = e.finalize(ctx, tx, task)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(recovered), nil
+}
+
+func validateStepClaim(op string, stepID int64, token string) error {
+	v := &tt.ValidationError{Op: op}
+	if stepID <= 0 {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "step_id", Problem: fmt.Sprintf("must be > 0, got %d", stepID)})
+	}
+	if token == "" {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "claim_token", Problem: "is required"})
+	} else if !isUUID(token) {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "claim_token", Problem: fmt.Sprintf("must be a UUID, got %q", truncate(token, 64))})
+	}
+	if len(v.Problems) > 0 {
+		return v
+	}
+	return nil
+}
+
+func setMeta(ctx context.Context, tx store.DBTX, meta map[string]any) error {
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	return store.SetTransitionMetadata(ctx, tx, b)
+}

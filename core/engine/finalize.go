@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/tasker-systems/tasker-core-go/core/statemachine"
+	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+)
+
+// finalize moves a locked task to the state its steps call for and returns
+// the task's state afterwards:
+//   - every step complete or resolved → complete;
+//   - nothing can make progress and some step failed → error;
+//   - a task in error whose steps can progress again (a step was resolved or
+//     retried) → pending, so the next claim starts it.
+//
+// The task row lock serializes finalizations of one task, so the last two
+// completions can never both miss that the task is done.
+func (e *Engine) finalize(ctx context.Context, tx store.DBTX, task *store.LockedTask) (tt.TaskState, error) {
+	if task.Status == tt.TaskCancelled || task.Status == tt.TaskComplete || task.Status == tt.TaskResolvedManually {
+		return task.Status, nil
+	}
+	c, err := store.TaskStepCounts(ctx, tx, task.ID)
+	if err != nil {
+		return "", err
+	}
+	var path []tt.TaskState
+	switch {
+	case c.Total > 0 && c.Done == c.Total:
+		path = pathTo(task.Status, tt.TaskComplete)
+	case c.Active == 0 && c.Failed > 0:
+		path = pathTo(task.Status, tt.TaskError)
+	case task.Status == tt.TaskError && c.Active > 0:
+		path = []tt.TaskState{tt.TaskPending}
+	}
+	for _, next := range path {
+		if err := setMeta(ctx, tx, map[string]any{"event": taskEvent(next), "total_steps": c.Total,
+			"completed_steps": c.Done, "failed_steps": c.Failed}); err != nil {
+			return "", err
+		}
+		ok, err := store.TaskSetStatus(ctx, tx, task.ID, next, statemachine.TaskSources(next))
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", statemachine.CheckTask(task.ID, task.Status, next)
+		}
+		task.Status = next
+	}
+	return task.Status, nil
+}
+
+// pathTo walks the task state machine from a state to a target through
+// pending and in_progress, e.g. error → pending → in_progress → complete when
+// an operator resolves a task's last failed step.
+func pathTo(from, to tt.TaskState) []tt.TaskState {
+	if from == to {
+		return nil
+	}
+	var path []tt.TaskState
+	cur := from
+	for !statemachine.TaskAllowed(cur, to) {
+		switch cur {
+		case tt.TaskError:
+			cur = tt.TaskPending
+		case tt.TaskPending:
+			cur = tt.TaskInProgress
+		default:
+			return append(path, to) // let the store reject it as an invalid transition
+		}
+		path = append(path, cur)
+	}
+	return append(path, to)
+}
+
+func taskEvent(to tt.TaskState) string {
+	switch to {
+	case tt.TaskComplete:
+		return "completed"
+	case tt.TaskError:
+		return "failed"
+	case tt.TaskPending:
+		return "retry_requested"
+	case tt.TaskInProgress:
+		return "start_requested"
+	default:
+		return string(to)
+	}
+}

@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	stdjson "encoding/json"
+	"strconv"
+
+	"github.com/goccy/go-json"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+	"github.com/tasker-systems/tasker-core-go/core/template"
+)
+
+const opInitialize = "initialize_task"
+
+// InitializeTask creates a task from a registered template in one
+// transaction: the task, its steps (pending, not in process, not processed),
+// their edges and initial transitions. A request whose identity matches an
+// existing task is a DuplicateTaskError carrying that task's id; nothing is
+// written on any error.
+func (e *Engine) InitializeTask(ctx context.Context, req *tt.TaskRequest) (*tt.InitializeResult, error) {
+	if err := validateRequest(req); err != nil {
+		return nil, err
+	}
+	namedTaskID, tpl, err := e.resolveTemplate(ctx, e.pool, req.Namespace, req.Name, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := tpl.ValidateContext(req.Context); err != nil {
+		return nil, err
+	}
+	strategy := tpl.Spec.IdentityStrategy
+	if req.IdentityStrategy != "" {
+		strategy = req.IdentityStrategy
+	}
+	hash, err := identityHash(namedTaskID, strategy, req)
+	if err != nil {
+		return nil, err
+	}
+	tags := req.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	tagsJSON, err := json.Marshal(tags)
+	if err != nil {
+		return nil, err
+	}
+
+	res := &tt.InitializeResult{HandlerConfigName: tpl.Spec.Name}
+	err = store.InTx(ctx, e.pool, opInitialize, func(tx pgx.Tx) error {
+		if err := store.SetTransitionMetadata(ctx, tx, []byte(`{"event":"initialize_requested"}`)); err != nil {
+			return err
+		}
+		taskID, ok, err := store.TaskInsert(ctx, tx, &store.TaskInsertParams{
+			NamedTaskID: namedTaskID, Context: req.Context, Initiator: req.Initiator, SourceSystem: req.SourceSystem,
+			Reason: req.Reason, Tags: tagsJSON, IdentityHash: hash, Priority: req.Priority,
+		})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			existing, err := store.TaskIDByIdentity(ctx, tx, hash)
+			if err != nil {
+				return err
+			}
+			return &tt.DuplicateTaskError{ExistingTaskID: existing, Strategy: strategy}
+		}
+		res.TaskID = taskID
+		return e.createSteps(ctx, tx, taskID, namedTaskID, tpl, req.Priority, res)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (e *Engine) createSteps(ctx context.Context, tx pgx.Tx, taskID, namedTaskID int64, tpl *template.Template, priority int, res *tt.InitializeResult) error {
+	named, err := store.NamedTaskSteps(ctx, tx, namedTaskID)
+	if err != nil {
+		return err
+	}
+	steps := tpl.Spec.Steps
+	p := &store.StepsInsertParams{TaskID: taskID, Priority: priority}
+	for _, s := range steps {
+		p.NamedStepIDs = append(p.NamedStepIDs, named[s.Name])
+		p.Retryable = append(p.Retryable, s.RetryableOrDefault())
+		p.RetryLimits = append(p.RetryLimits, int32(s.RetryLimitOrDefault()))
+		p.PendingParents = append(p.PendingParents, int32(len(s.DependsOn)))
+	}
+	ids, err := store.StepsInsert(ctx, tx, p)
+	if err != nil {
+		return err
+	}
+	res.StepMapping = make(map[string]int64, len(steps))
+	for _, s := range steps {
+		res.StepMapping[s.Name] = ids[named[s.Name]]
+	}
+	var from, to []int64
+	for _, s := range steps {
+		for _, d := range s.DependsOn {
+			from = append(from, res.StepMapping[d])
+			to = append(to, res.StepMapping[s.Name])
+		}
+	}
+	if len(from) > 0 {
+		if err := store.EdgesInsert(ctx, tx, from, to); err != nil {
+			return err
+		}
+	}
+	res.StepCount = len(steps)
+	res.WorkflowSteps, err = store.StepsForTask(ctx, tx, taskID)
+	return err
+}
+
+func validateRequest(req *tt.TaskRequest) error {
+	if req == nil {
+		return tt.NewValidationError(opInitialize, "", "task request is required")
+	}
+	v := &tt.ValidationError{Op: opInitialize}
+	if req.Namespace == "" {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "namespace", Problem: "is required"})
+	}
+	if req.Name == "" {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "name", Problem: "is required"})
+	}
+	if len(bytes.TrimSpace(req.Context)) == 0 {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "context", Problem: "is required (a JSON object)"})
+	}
+	if req.IdentityStrategy != "" && !req.IdentityStrategy.Valid() {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "identity_strategy",
+			Problem: "must be one of strict, caller_provided, always_unique, got " + strconv.Quote(string(req.IdentityStrategy))})
+	}
+	for _, f := range []struct{ name, value string }{{"initiator", req.Initiator}, {"source_system", req.SourceSystem}, {"reason", req.Reason}} {
+		if len(f.value) > 128 {
+			v.Problems = append(v.Problems, tt.FieldError{Field: f.name, Problem: "must be at most 128 bytes, got " + strconv.Itoa(len(f.value))})
+		}
+	}
+	if len(req.IdempotencyKey) > 255 {
+		v.Problems = append(v.Problems, tt.FieldError{Field: "idempotency_key", Problem: "must be at most 255 bytes"})
+	}
+	if len(v.Problems) > 0 {
+		return v
+	}
+	return nil
+}
+
+// identityHash decides which requests are the same task. An idempotency key,
+// when given, is the identity whatever the strategy.
+func identityHash(namedTaskID int64, strategy tt.IdentityStrategy, req *tt.TaskRequest) (string, error) {
+	h := sha256.New()
+	h.Write([]byte(strconv.FormatInt(namedTaskID, 10)))
+	switch {
+	case req.IdempotencyKey != "":
+		h.Write([]byte("|key|" + req.IdempotencyKey))
+	case strategy == tt.IdentityCallerProvided:
+		return "", tt.NewValidationError(opInitialize, "idempotency_key", "is required by the caller_provided identity strategy")
+	case strategy == tt.IdentityAlwaysUnique:
+		h.Write([]byte("|unique|" + uuid.NewString()))
+	default:
+		canon, err := canonicalJSON(req.Context)
+		if err != nil {
+			return "", tt.NewValidationError(opInitialize, "context", "is not valid JSON: %v", err)
+		}
+		h.Write([]byte("|context|"))
+		h.Write(canon)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalJSON re-encodes JSON with sorted keys and exact numbers, so the
+// same context always hashes the same.
+func canonicalJSON(raw []byte) ([]byte, error) {
+	dec := stdjson.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return stdjson.Marshal(v)
+}

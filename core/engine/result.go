@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/goccy/go-json"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tasker-systems/tasker-core-go/core/statemachine"
+	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+)
+
+// CompleteStep stores a step's results exactly as given, marks it complete,
+// lets children whose parents are all done become ready, and completes the
+// task when every step is done. A claim token that no longer holds the step is
+// a StaleClaimError, so no result is ever recorded twice.
+func (e *Engine) CompleteStep(ctx context.Context, p *tt.CompleteParams) (*tt.StepResult, error) {
+	if p == nil {
+		return nil, tt.NewValidationError("complete_step", "", "completion parameters are required")
+	}
+	if err := validateStepClaim("complete_step", p.StepID, p.ClaimToken); err != nil {
+		return nil, err
+	}
+	results := p.Results
+	if len(bytes.TrimSpace(results)) == 0 {
+		results = json.RawMessage("null")
+	} else if !json.Valid(results) {
+		return nil, tt.NewValidationError("complete_step", "results", "must be valid JSON")
+	}
+	return e.report(ctx, "complete_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
+		if err := setMeta(ctx, tx, map[string]any{"event": "completed"}); err != nil {
+			return err
+		}
+		if err := store.StepComplete(ctx, tx, s.ID, results, statemachine.StepSources(tt.StepComplete)); err != nil {
+			return err
+		}
+		r.Status = tt.StepComplete
+		return store.StepChildrenRelease(ctx, tx, s.ID)
+	})
+}
+
+// FailStep records a failed attempt. A retryable failure of a retryable step
+// with attempts left waits in waiting_for_retry for its backoff (the handler's
+// requested seconds, else the engine's exponential schedule); a permanent or
+// exhausted one goes to error, and the task goes to error once nothing else
+// can make progress.
+func (e *Engine) FailStep(ctx context.Context, p *tt.FailParams) (*tt.StepResult, error) {
+	if p == nil {
+		return nil, tt.NewValidationError("fail_step", "", "failure parameters are required")
+	}
+	if err := validateStepClaim("fail_step", p.StepID, p.ClaimToken); err != nil {
+		return nil, err
+	}
+	if p.BackoffSeconds != nil && (*p.BackoffSeconds < 0 || *p.BackoffSeconds != *p.BackoffSeconds) {
+		return nil, tt.NewValidationError("fail_step", "backoff_seconds", "must be >= 0, got %v", *p.BackoffSeconds)
+	}
+	return e.report(ctx, "fail_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
+		next := tt.StepError
+		if !p.Permanent && s.Retryable && s.Attempts < s.RetryLimit {
+			next = tt.StepWaitingForRetry
+		}
+		lastError, err := json.Marshal(map[string]any{
+			"class": p.Error.Class, "message": p.Error.Message, "backtrace": p.Error.Backtrace,
+			"attempt": s.Attempts, "permanent": p.Permanent,
+		})
+		if err != nil {
+			return err
+		}
+		if err := setMeta(ctx, tx, map[string]any{"event": "failed", "error_class": p.Error.Class,
+			"error_message": truncate(p.Error.Message, 1000), "permanent": p.Permanent}); err != nil {
+			return err
+		}
+		delay := e.cfg.Backoff.Delay(s.Attempts, p.BackoffSeconds)
+		r.NextRetryAt, err = store.StepFail(ctx, tx, &store.StepFailParams{
+			StepID: s.ID, Status: next, DelayMS: delay.Milliseconds(), BackoffSeconds: p.BackoffSeconds,
+			LastError: lastError, From: statemachine.StepSources(next),
+		})
+		r.Status = next
+		return err
+	})
+}
+
+// report runs a worker's report on a claimed step: it locks the task, then
+// the step, checks the claim token, applies fn and finalizes the task.
+func (e *Engine) report(ctx context.Context, op string, stepID int64, token string,
+	fn func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error) (*tt.StepResult, error) {
+	var res tt.StepResult
+	err := store.InTx(ctx, e.pool, op, func(tx pgx.Tx) error {
+		taskID, err := store.StepTaskID(ctx, tx, stepID)
+		if err != nil {
+			return err
+		}
+		task, err := store.TaskLock(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		step, err := store.StepLock(ctx, tx, stepID)
+		if err != nil {
+			return err
+		}
+		if step.ClaimToken != token || step.Status != tt.StepInProgress {
+			return &tt.StaleClaimError{StepID: stepID, Status: step.Status}
+		}
+		res = tt.StepResult{WorkflowStepID: step.ID, TaskID: step.TaskID, StepName: step.Name, Attempts: step.Attempts}
+		if err := fn(tx, step, &res); err != nil {
+			return err
+		}
+		res.TaskStatus, err = e.finalize(ctx, tx, task)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}

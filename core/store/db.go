@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+)
+
+// DBTX is what a query needs: a pool, a connection or a transaction.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// InTx runs fn in a transaction, committing when it returns nil. A deadlock
+// or serialization failure (possible when an operator action races workers on
+// the same task) rolls back and runs fn again, a few times.
+func InTx(ctx context.Context, pool *pgxpool.Pool, op string, fn func(tx pgx.Tx) error) error {
+	const attempts = 5
+	var err error
+	for i := range attempts {
+		err = pgx.BeginFunc(ctx, pool, fn)
+		if !retryable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return InterpretError(op, ctx.Err())
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		}
+	}
+	return InterpretError(op, err)
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// InterpretError gives database errors their ABI meaning; errors that already
+// carry a code pass through unchanged.
+//
+// JSON that PostgreSQL's jsonb cannot hold (a \u0000 in a string, numbers
+// out of range) is the caller's input, so it is a validation error.
+func InterpretError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var coded tt.Coded
+	if errors.As(err, &coded) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
+		return &tt.TimeoutError{Op: op, Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57014": // query_canceled: statement_timeout or cancel
+			return &tt.TimeoutError{Op: op, Err: err}
+		case "22P05", "22P02", "22003", "54001": // untranslatable character, invalid text, out of range, too complex
+			return tt.NewValidationError(op, "", "PostgreSQL cannot store this JSON: %s", pgErr.Message)
+		}
+		return &tt.DatabaseError{Op: op, Err: err, SQLState: pgErr.Code}
+	}
+	return &tt.DatabaseError{Op: op, Err: err}
+}
+
+// SetTransitionMetadata makes meta (a JSON object) the metadata of every
+// transition row the rest of the transaction writes, until set again.
+func SetTransitionMetadata(ctx context.Context, tx DBTX, meta []byte) error {
+	_, err := tx.Exec(ctx, "SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
+	return err
+}

@@ -1,0 +1,53 @@
+-- name: TaskInsert
+INSERT INTO tasker_tasks (named_task_id, context, initiator, source_system, reason, tags, identity_hash, priority)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (identity_hash) DO NOTHING
+RETURNING task_id;
+
+-- name: TaskIDByIdentity
+SELECT task_id FROM tasker_tasks WHERE identity_hash = $1;
+
+-- name: TaskLock
+SELECT t.task_id, t.status, t.named_task_id
+  FROM tasker_tasks t
+ WHERE t.task_id = $1
+   FOR UPDATE;
+
+-- name: TaskSetStatus
+UPDATE tasker_tasks
+   SET status = $2::text,
+       complete = ($2::text = 'complete'),
+       completed_at = CASE WHEN $2::text = 'complete' THEN now() ELSE completed_at END,
+       updated_at = now()
+ WHERE task_id = $1 AND status = ANY ($3::text[])
+RETURNING status;
+
+-- name: TasksStart
+UPDATE tasker_tasks SET status = 'in_progress', updated_at = now()
+ WHERE task_id = ANY ($1::bigint[]) AND status = 'pending';
+
+-- name: TaskGet
+SELECT t.task_id, n.name, nt.name, nt.version, t.status, t.complete, t.context, t.tags,
+       coalesce(t.initiator, ''), coalesce(t.source_system, ''), coalesce(t.reason, ''),
+       t.priority, t.requested_at, t.completed_at
+  FROM tasker_tasks t
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ WHERE t.task_id = $1;
+
+-- name: TaskStepCounts
+SELECT count(*)::int,
+       count(*) FILTER (WHERE status IN ('complete', 'resolved_manually'))::int,
+       count(*) FILTER (WHERE status = 'error')::int,
+       count(*) FILTER (WHERE status IN ('in_progress', 'waiting_for_retry') OR ready_at IS NOT NULL)::int
+  FROM tasker_workflow_steps
+ WHERE task_id = $1;
+
+-- name: TaskExecutionContext
+SELECT task_id, named_task_id, status, total_steps, pending_steps, in_progress_steps, completed_steps,
+       failed_steps, waiting_for_retry_steps, ready_steps, permanently_blocked_steps, execution_status,
+       recommended_action, completion_percentage::float8, health_status
+  FROM get_task_execution_context($1);
+
+-- name: TaskExists
+SELECT EXISTS (SELECT 1 FROM tasker_tasks WHERE task_id = $1);

@@ -1,0 +1,200 @@
+-- name: StepsInsert
+INSERT INTO tasker_workflow_steps (task_id, named_step_id, retryable, retry_limit, pending_parents, priority)
+SELECT $1, s.named_step_id, s.retryable, s.retry_limit, s.pending_parents, $6
+  FROM unnest($2::bigint[], $3::boolean[], $4::int[], $5::int[])
+       AS s(named_step_id, retryable, retry_limit, pending_parents)
+RETURNING workflow_step_id, named_step_id;
+
+-- name: EdgesInsert
+INSERT INTO tasker_workflow_step_edges (from_step_id, to_step_id)
+SELECT * FROM unnest($1::bigint[], $2::bigint[]);
+
+-- name: StepRecoverExpiredLeases
+-- A step whose worker stopped heartbeating goes back to the ready set when it
+-- has attempts left (its lost attempt counts), else to error.
+WITH expired AS (
+    SELECT workflow_step_id
+      FROM tasker_workflow_steps
+     WHERE status = 'in_progress' AND lease_expires_at < now()
+     ORDER BY lease_expires_at
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE tasker_workflow_steps ws
+   SET status = CASE WHEN ws.retryable AND ws.attempts < ws.retry_limit THEN 'waiting_for_retry' ELSE 'error' END,
+       next_retry_at = CASE WHEN ws.retryable AND ws.attempts < ws.retry_limit THEN now() END,
+       last_error = jsonb_build_object('class', 'LeaseExpired',
+                                       'message', format('lease of worker %s expired at %s', ws.claim_owner, ws.lease_expires_at)),
+       in_process = false, claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
+       updated_at = now()
+  FROM expired e
+ WHERE ws.workflow_step_id = e.workflow_step_id
+RETURNING ws.workflow_step_id, ws.task_id, ws.status;
+
+-- name: StepClaimReady
+-- Claims up to $2 ready steps, highest priority and longest ready first. Only
+-- claimable steps are in index_workflow_steps_ready, so this costs O(claimed).
+WITH candidates AS (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.ready_at <= now()
+       AND (cardinality($1::text[]) = 0 OR EXISTS (
+             SELECT 1
+               FROM tasker_tasks t
+               JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+               JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+              WHERE t.task_id = ws.task_id AND n.name = ANY ($1::text[])))
+     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
+     LIMIT $2
+       FOR UPDATE OF ws SKIP LOCKED
+)
+UPDATE tasker_workflow_steps ws
+   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+       claim_owner = $3, claim_token = gen_random_uuid(),
+       lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+  FROM candidates c
+ WHERE ws.workflow_step_id = c.workflow_step_id
+RETURNING ws.workflow_step_id;
+
+-- name: StepClaimByID
+UPDATE tasker_workflow_steps ws
+   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+       claim_owner = $2, claim_token = gen_random_uuid(),
+       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
+ WHERE ws.workflow_step_id = $1 AND ws.ready_at <= now()
+RETURNING ws.workflow_step_id;
+
+-- name: StepsClaimed
+SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
+       ntns.handler_name, ntns.handler_config, t.context, ws.inputs,
+       ws.attempts, ws.retry_limit, ws.retryable, ws.claim_token::text, ws.lease_expires_at
+  FROM tasker_workflow_steps ws
+  JOIN tasker_tasks t ON t.task_id = ws.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_named_tasks_named_steps ntns
+    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
+ WHERE ws.workflow_step_id = ANY ($1::bigint[])
+ ORDER BY ws.priority DESC, ws.workflow_step_id;
+
+-- name: StepAncestorResults
+-- The results of every ancestor of each given step (all complete or
+-- resolved, since the steps were ready).
+WITH RECURSIVE ancestors AS (
+    SELECT e.to_step_id AS step_id, e.from_step_id AS ancestor_id
+      FROM tasker_workflow_step_edges e
+     WHERE e.to_step_id = ANY ($1::bigint[])
+    UNION
+    SELECT a.step_id, e.from_step_id
+      FROM ancestors a
+      JOIN tasker_workflow_step_edges e ON e.to_step_id = a.ancestor_id
+)
+SELECT a.step_id, s.name, coalesce(ws.results, 'null'::jsonb)
+  FROM ancestors a
+  JOIN tasker_workflow_steps ws ON ws.workflow_step_id = a.ancestor_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id;
+
+-- name: StepLock
+SELECT ws.workflow_step_id, ws.task_id, s.name, ws.status, coalesce(ws.claim_token::text, ''),
+       coalesce(ws.claim_owner, ''), ws.attempts, ws.retryable, ws.retry_limit,
+       ws.pending_parents, ws.next_retry_at, ws.ready_at IS NOT NULL AND ws.ready_at <= now()
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE ws.workflow_step_id = $1
+   FOR UPDATE OF ws;
+
+-- name: StepTaskID
+SELECT task_id FROM tasker_workflow_steps WHERE workflow_step_id = $1;
+
+-- name: StepHeartbeat
+UPDATE tasker_workflow_steps
+   SET lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
+ WHERE workflow_step_id = $1 AND claim_token = $2::uuid AND status = 'in_progress'
+RETURNING lease_expires_at;
+
+-- name: StepStatus
+SELECT status FROM tasker_workflow_steps WHERE workflow_step_id = $1;
+
+-- name: StepComplete
+UPDATE tasker_workflow_steps
+   SET status = 'complete', results = $2, processed = true, processed_at = now(), in_process = false,
+       claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL, next_retry_at = NULL,
+       updated_at = now()
+ WHERE workflow_step_id = $1 AND status = ANY ($3::text[]);
+
+-- name: StepFail
+-- $2 is the next status (waiting_for_retry or error); $3 the delay before the
+-- next attempt in milliseconds, for waiting_for_retry.
+UPDATE tasker_workflow_steps
+   SET status = $2::text,
+       next_retry_at = CASE WHEN $2::text = 'waiting_for_retry' THEN now() + $3 * interval '1 millisecond' END,
+       backoff_request_seconds = $4,
+       last_error = $5,
+       in_process = false, claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
+       updated_at = now()
+ WHERE workflow_step_id = $1 AND status = ANY ($6::text[])
+RETURNING next_retry_at;
+
+-- name: StepResolve
+UPDATE tasker_workflow_steps
+   SET status = 'resolved_manually', results = coalesce($2, results), processed = true, processed_at = now(),
+       in_process = false, claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
+       next_retry_at = NULL, updated_at = now()
+ WHERE workflow_step_id = $1 AND status = ANY ($3::text[]);
+
+-- name: StepChildrenRelease
+-- A parent finished: each child has one parent fewer to wait for.
+UPDATE tasker_workflow_steps ws
+   SET pending_parents = ws.pending_parents - 1, updated_at = now()
+  FROM tasker_workflow_step_edges e
+ WHERE e.from_step_id = $1 AND ws.workflow_step_id = e.to_step_id;
+
+-- name: StepsCancelForTask
+UPDATE tasker_workflow_steps
+   SET status = 'cancelled', in_process = false, processed = true, processed_at = now(),
+       claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL, next_retry_at = NULL,
+       updated_at = now()
+ WHERE task_id = $1 AND status = ANY ($2::text[]);
+
+-- name: StepsRetryForTask
+UPDATE tasker_workflow_steps
+   SET status = 'pending', attempts = 0, next_retry_at = NULL, backoff_request_seconds = NULL,
+       last_error = NULL, in_process = false, processed = false, updated_at = now()
+ WHERE task_id = $1 AND status = 'error';
+
+-- name: StepUnmetParents
+SELECT s.name
+  FROM tasker_workflow_step_edges e
+  JOIN tasker_workflow_steps p ON p.workflow_step_id = e.from_step_id
+  JOIN tasker_named_steps s ON s.named_step_id = p.named_step_id
+ WHERE e.to_step_id = $1 AND p.status NOT IN ('complete', 'resolved_manually')
+ ORDER BY s.name;
+
+-- name: StepsForTask
+SELECT ws.workflow_step_id, ws.task_id, s.name, ntns.handler_name, ws.status, ntns.depends_on,
+       ws.retryable, ws.retry_limit, ws.attempts, ws.in_process, ws.processed, ws.processed_at,
+       ws.last_attempted_at, ws.backoff_request_seconds, ws.next_retry_at, ws.results, ws.last_error,
+       CASE
+           WHEN ws.last_attempted_at IS NULL THEN NULL
+           WHEN ws.status = 'in_progress' THEN (extract(epoch FROM now() - ws.last_attempted_at) * 1000)::bigint
+           WHEN ws.processed_at IS NOT NULL AND ws.processed_at >= ws.last_attempted_at
+               THEN (extract(epoch FROM ws.processed_at - ws.last_attempted_at) * 1000)::bigint
+           ELSE (extract(epoch FROM ws.updated_at - ws.last_attempted_at) * 1000)::bigint
+       END
+  FROM tasker_workflow_steps ws
+  JOIN tasker_tasks t ON t.task_id = ws.task_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_named_tasks_named_steps ntns
+    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
+ WHERE ws.task_id = $1
+ ORDER BY ntns.position;
+
+-- name: StepReadiness
+SELECT workflow_step_id, task_id, named_step_id, name, current_state, dependencies_satisfied, retry_eligible,
+       ready_for_execution, last_failure_at, next_retry_at, total_parents, completed_parents, attempts,
+       retry_limit, backoff_request_seconds, last_attempted_at
+  FROM get_step_readiness_status($1, $2);
+
+-- name: DependencyLevels
+SELECT workflow_step_id, dependency_level FROM calculate_dependency_levels($1);
