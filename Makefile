@@ -1,0 +1,54 @@
+# tasker-core: the front door. `make help` lists the targets.
+# The shell scripts in scripts/ do the work; this file only names them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Go lives in /usr/local/go on our machines; make it findable even before setup.
+export PATH := $(PATH):/usr/local/go/bin
+
+GO        ?= go
+BUILD_DIR := build
+LIB       := $(BUILD_DIR)/libtasker_core.so
+GO_DIRS   := $(wildcard core ffi)
+DEMO_ARGS ?=
+
+.PHONY: help setup test demo lib fmt vet fuzz bench clean
+
+help: ## list the targets (default)
+	@echo "tasker-core: make <target>"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Environment: DATABASE_URL (else a local PostgreSQL is found or started), TASKER_PG_*, TASKER_SKIP_PACKAGES=1"
+
+setup: ## install Debian packages, check Go, find or start PostgreSQL, download Go modules
+	@bash scripts/setup.sh
+
+test: ## setup, then gofmt, go vet, go test, C ABI driver and rspec (what CI runs)
+	@bash scripts/test.sh
+
+demo: ## setup, then run the demo (go run ./core/cmd/tasker-demo; arguments in DEMO_ARGS)
+	@bash scripts/demo.sh $(DEMO_ARGS)
+
+lib: ## build build/libtasker_core.so and its header build/libtasker_core.h from ./ffi
+	@test -d ffi || { echo "==> error: ffi/ does not exist yet: nothing to build" >&2; exit 1; }
+	@mkdir -p $(BUILD_DIR)
+	@echo "==> go build -buildmode=c-shared -o $(LIB) ./ffi"
+	@$(GO) build -buildmode=c-shared -o $(LIB) ./ffi
+	@test -f $(BUILD_DIR)/libtasker_core.h || { echo "==> error: cgo wrote no header $(BUILD_DIR)/libtasker_core.h" >&2; exit 1; }
+	@echo "==> built $(LIB) and $(BUILD_DIR)/libtasker_core.h"
+
+fmt: ## gofmt -w core ffi
+	@if [ -n "$(GO_DIRS)" ]; then echo "==> gofmt -w $(GO_DIRS)"; gofmt -w $(GO_DIRS); else echo "==> fmt: no core/ or ffi/ yet"; fi
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+fuzz: ## run the fuzz targets (scripts/fuzz.sh, once it exists)
+	@if [ -f scripts/fuzz.sh ]; then bash scripts/with-db.sh bash scripts/fuzz.sh; else echo "==> fuzz: no fuzz targets yet (scripts/fuzz.sh does not exist)"; fi
+
+bench: ## setup, then go test -run '^$' -bench . -benchmem ./...
+	@bash scripts/with-db.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean: ## remove build output (build/, coverage, the gem's copied .so)
+	rm -rf $(BUILD_DIR) coverage coverage.out coverage.html
+	rm -f ruby_gem/lib/tasker_core/*.so
