@@ -61,6 +61,11 @@ func (e *Engine) ClaimStep(ctx context.Context, p *tt.ClaimOneParams) (*tt.Claim
 	if p.StepID <= 0 {
 		return nil, tt.NewValidationError("claim_step", "step_id", "must be > 0, got %d", p.StepID)
 	}
+	// As ClaimSteps does: a step whose lease expired is ready again, not
+	// "claimed" by a worker that stopped heartbeating.
+	if _, err := e.RecoverExpiredLeases(ctx); err != nil {
+		return nil, err
+	}
 	var claimed *tt.ClaimedStep
 	err = store.InTx(ctx, e.pool, "claim_step", func(tx pgx.Tx) error {
 		step, err := store.StepLock(ctx, tx, p.StepID)

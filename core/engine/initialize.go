@@ -30,7 +30,7 @@ func (e *Engine) InitializeTask(ctx context.Context, req *tt.TaskRequest) (*tt.I
 	}
 	namedTaskID, tpl, err := e.resolveTemplate(ctx, e.pool, req.Namespace, req.Name, req.Version)
 	if err != nil {
-		return nil, err
+		return nil, store.InterpretError(opInitialize, err)
 	}
 	if err := tpl.ValidateContext(req.Context); err != nil {
 		return nil, err
