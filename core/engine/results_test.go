@@ -58,6 +58,8 @@ func TestResultsRoundTrip(t *testing.T) {
 		{"scalar_string", json.RawMessage(`"just a string"`)},
 		{"scalar_number", json.RawMessage(`-17.25`)},
 		{"scalar_bool", json.RawMessage(`false`)},
+		{"nul_escape", json.RawMessage(`{"nul":"a\u0000b"}`)},
+		{"key_order_and_spacing", json.RawMessage(`{"zebra": 1, "apple": {"b": 2, "a": 1}, "float": 1.0, "exp": 1.0e300}`)},
 		{"large_5mb", bigResults()},
 	}
 	for _, c := range cases {
@@ -77,6 +79,7 @@ func TestResultsRoundTrip(t *testing.T) {
 			require.Equal(t, tt.TaskComplete, st.Status)
 			steps := stepsByName(st)
 			requireJSONEqual(t, c.results, steps["producer"].Results, "stored results")
+			require.Equal(t, string(c.results), string(steps["producer"].Results), "results are stored byte for byte")
 
 			for _, r := range d.Log {
 				switch r.Step.StepName {
@@ -90,8 +93,8 @@ func TestResultsRoundTrip(t *testing.T) {
 	}
 }
 
-// Results PostgreSQL cannot store are the worker's error, reported as a
-// validation error; the claim stays valid, so the worker can report again.
+// Results that are not JSON are the worker's error, reported as a validation
+// error; the claim stays valid, so the worker can report again.
 func TestResultsRejectedKeepClaim(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -103,7 +106,7 @@ func TestResultsRejectedKeepClaim(t *testing.T) {
 	require.Len(t, claim.Steps, 1)
 	s := claim.Steps[0]
 
-	for _, bad := range []string{`{"nul":"a\u0000b"}`, `{"unterminated":`, `{"a":1} trailing`} {
+	for _, bad := range []string{`{"unterminated":`, `{"a":1} trailing`, `{'single':1}`} {
 		_, err = e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: json.RawMessage(bad)})
 		requireCode(t, err, tt.CodeValidation)
 	}

@@ -12,8 +12,10 @@ import (
 
 // stepTransitions lists, for each step state, the states it may move to.
 var stepTransitions = map[tt.StepState][]tt.StepState{
-	tt.StepPending:          {tt.StepInProgress, tt.StepCancelled, tt.StepResolvedManually, tt.StepError},
-	tt.StepInProgress:       {tt.StepComplete, tt.StepWaitingForRetry, tt.StepError, tt.StepCancelled},
+	tt.StepPending: {tt.StepInProgress, tt.StepCancelled, tt.StepResolvedManually, tt.StepError},
+	// in_progress → pending is a worker releasing a step it will not run
+	// (graceful shutdown); the claim's attempt is given back.
+	tt.StepInProgress:       {tt.StepComplete, tt.StepWaitingForRetry, tt.StepError, tt.StepCancelled, tt.StepPending},
 	tt.StepWaitingForRetry:  {tt.StepInProgress, tt.StepCancelled, tt.StepResolvedManually, tt.StepError},
 	tt.StepError:            {tt.StepPending, tt.StepResolvedManually},
 	tt.StepComplete:         {},

@@ -190,10 +190,11 @@ func StepStatus(ctx context.Context, db DBTX, stepID int64) (tt.StepState, error
 	return s, err
 }
 
-// StepComplete stores a step's results and marks it complete.
-func StepComplete(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) error {
-	_, err := db.Exec(ctx, sqlOf("StepComplete"), stepID, results, from)
-	return err
+// StepComplete stores a step's results and marks it complete; ok is false
+// when the step was in none of the from states.
+func StepComplete(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) (ok bool, err error) {
+	tag, err := db.Exec(ctx, sqlOf("StepComplete"), stepID, results, from)
+	return tag.RowsAffected() == 1, err
 }
 
 // StepFailParams records a failed attempt.
@@ -207,17 +208,27 @@ type StepFailParams struct {
 }
 
 // StepFail moves a step to waiting_for_retry or error and returns its next
-// retry time, if any.
-func StepFail(ctx context.Context, db DBTX, p *StepFailParams) (*time.Time, error) {
-	var next *time.Time
-	err := db.QueryRow(ctx, sqlOf("StepFail"), p.StepID, string(p.Status), p.DelayMS, p.BackoffSeconds, p.LastError, p.From).Scan(&next)
-	return next, err
+// retry time, if any; ok is false when the step was in none of the from states.
+func StepFail(ctx context.Context, db DBTX, p *StepFailParams) (next *time.Time, ok bool, err error) {
+	err = db.QueryRow(ctx, sqlOf("StepFail"), p.StepID, string(p.Status), p.DelayMS, p.BackoffSeconds, p.LastError, p.From).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return next, err == nil, err
 }
 
-// StepResolve marks a step resolved manually, storing results when given.
-func StepResolve(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) error {
-	_, err := db.Exec(ctx, sqlOf("StepResolve"), stepID, results, from)
-	return err
+// StepRelease returns a claimed step to pending, giving its attempt back;
+// ok is false when the step was in none of the from states.
+func StepRelease(ctx context.Context, db DBTX, stepID int64, from []string) (ok bool, err error) {
+	tag, err := db.Exec(ctx, sqlOf("StepRelease"), stepID, from)
+	return tag.RowsAffected() == 1, err
+}
+
+// StepResolve marks a step resolved manually, storing results when given;
+// ok is false when the step was in none of the from states.
+func StepResolve(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) (ok bool, err error) {
+	tag, err := db.Exec(ctx, sqlOf("StepResolve"), stepID, results, from)
+	return tag.RowsAffected() == 1, err
 }
 
 // StepChildrenRelease tells each child of a finished step it has one parent

@@ -71,6 +71,15 @@ type CompleteParams struct {
 	Results json.RawMessage `json:"results"`
 }
 
+// ReleaseParams gives back a claimed step the worker will not run (it is
+// shutting down). The step returns to pending and the claim's attempt does
+// not count.
+type ReleaseParams struct {
+	StepID     int64  `json:"step_id"`
+	ClaimToken string `json:"claim_token"`
+	Reason     string `json:"reason,omitempty"`
+}
+
 // StepFailure describes a failed attempt.
 type StepFailure struct {
 	Class     string   `json:"class,omitempty"`

@@ -4,6 +4,13 @@
 // holding the normalized spec, its shape hash, a topological order of the
 // steps and the compiled context schema. A Template is immutable and safe
 // for concurrent use.
+//
+// A context schema is JSON Schema (draft 2020-12 unless it names another
+// draft in $schema), with the format keyword asserted. It must be self
+// contained: references outside it are errors, and nothing is ever read from
+// a file or the network. Schemas that would take exponential time to check
+// (subschemas applying each other over and over through allOf, anyOf, oneOf
+// or $ref) are rejected at registration, so ValidateContext stays cheap.
 package template
 
 import (

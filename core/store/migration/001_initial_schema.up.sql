@@ -92,7 +92,9 @@ CREATE TABLE tasker_workflow_steps (
     -- When a step waiting_for_retry may run again (failure time + backoff).
     next_retry_at           timestamptz,
     inputs                  jsonb NOT NULL DEFAULT '{}',
-    results                 jsonb,
+    -- json, not jsonb: results are kept byte for byte as the handler gave
+    -- them (1.0e300 stays a float, key order and \u0000 survive).
+    results                 json,
     last_error              jsonb,
     -- Parents not yet complete or resolved_manually: the incremental half of
     -- readiness, decremented as each parent finishes.

@@ -90,7 +90,7 @@ WITH RECURSIVE ancestors AS (
       FROM ancestors a
       JOIN tasker_workflow_step_edges e ON e.to_step_id = a.ancestor_id
 )
-SELECT a.step_id, s.name, coalesce(ws.results, 'null'::jsonb)
+SELECT a.step_id, s.name, coalesce(ws.results, 'null'::json)
   FROM ancestors a
   JOIN tasker_workflow_steps ws ON ws.workflow_step_id = a.ancestor_id
   JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id;
@@ -135,6 +135,12 @@ UPDATE tasker_workflow_steps
        updated_at = now()
  WHERE workflow_step_id = $1 AND status = ANY ($6::text[])
 RETURNING next_retry_at;
+
+-- name: StepRelease
+UPDATE tasker_workflow_steps
+   SET status = 'pending', attempts = greatest(attempts - 1, 0), in_process = false,
+       claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = now()
+ WHERE workflow_step_id = $1 AND status = ANY ($2::text[]);
 
 -- name: StepResolve
 UPDATE tasker_workflow_steps
