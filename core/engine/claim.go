@@ -29,6 +29,9 @@ func (e *Engine) ClaimSteps(ctx context.Context, p *tt.ClaimParams) (*tt.ClaimRe
 	}
 	res := &tt.ClaimResult{Steps: []tt.ClaimedStep{}}
 	err = store.InTx(ctx, e.pool, "claim_steps", func(tx pgx.Tx) error {
+		// InTx runs this again after a deadlock: never return the steps of
+		// an attempt that was rolled back.
+		res.Steps = []tt.ClaimedStep{}
 		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID}); err != nil {
 			return err
 		}
@@ -206,32 +209,39 @@ func (e *Engine) Heartbeat(ctx context.Context, p *tt.HeartbeatParams) (*tt.Hear
 // the tasks that changed. Claims call it first; operators may call it too.
 func (e *Engine) RecoverExpiredLeases(ctx context.Context) (int, error) {
 	var recovered []store.RecoveredStep
+	// One transaction: a step that went to error and the finalization of its
+	// task commit together. Finalizing afterwards, in a transaction of its
+	// own, left a window (and, if the process died in it, a permanent state)
+	// where the task was in_progress with nothing left to run and nothing
+	// that would ever finalize it. The step → task lock order may deadlock
+	// with a report on the same task; InTx retries that.
 	err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
 		if err := setMeta(ctx, tx, map[string]any{"event": "lease_expired"}); err != nil {
 			return err
 		}
 		var err error
 		recovered, err = store.StepRecoverExpiredLeases(ctx, tx, e.cfg.LeaseRecoveryBatch)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, r := range recovered {
-		if r.Status != tt.StepError {
-			continue
+		if err != nil {
+			return err
 		}
-		err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
+		finalized := map[int64]bool{}
+		for _, r := range recovered {
+			if r.Status != tt.StepError || finalized[r.TaskID] {
+				continue
+			}
+			finalized[r.TaskID] = true
 			task, err := store.TaskLock(ctx, tx, r.TaskID)
 			if err != nil {
 				return err
 			}
-			_, err = e.finalize(ctx, tx, task)
-			return err
-		})
-		if err != nil {
-			return 0, err
+			if _, err := e.finalize(ctx, tx, task); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	return len(recovered), nil
 }

@@ -51,6 +51,27 @@ func (e *Engine) finalize(ctx context.Context, tx store.DBTX, task *store.Locked
 	return task.Status, nil
 }
 
+// markStarted moves a pending task to in_progress when a worker reports on
+// one of its steps: the claim that should have started it skips tasks locked
+// at that moment rather than wait for them.
+func (e *Engine) markStarted(ctx context.Context, tx store.DBTX, task *store.LockedTask) error {
+	if task.Status != tt.TaskPending {
+		return nil
+	}
+	if err := setMeta(ctx, tx, map[string]any{"event": taskEvent(tt.TaskInProgress)}); err != nil {
+		return err
+	}
+	ok, err := store.TaskSetStatus(ctx, tx, task.ID, tt.TaskInProgress, statemachine.TaskSources(tt.TaskInProgress))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return statemachine.CheckTask(task.ID, task.Status, tt.TaskInProgress)
+	}
+	task.Status = tt.TaskInProgress
+	return nil
+}
+
 // pathTo walks the task state machine from a state to a target through
 // pending and in_progress, e.g. error → pending → in_progress → complete when
 // an operator resolves a task's last failed step.

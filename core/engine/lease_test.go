@@ -29,6 +29,24 @@ func claimOne(t *testing.T, e *engine.Engine, ns, worker string, leaseMS int64) 
 	return claim.Steps[0]
 }
 
+// claimEventually claims the one ready step of ns, retrying briefly: another
+// test's claim may be recovering the same expired lease at this moment (its
+// transaction holds the step, so ours skips it).
+func claimEventually(t *testing.T, e *engine.Engine, ns, worker string, leaseMS int64) tt.ClaimedStep {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		claim, err := e.ClaimSteps(context.Background(), &tt.ClaimParams{Namespaces: []string{ns}, Limit: 10, WorkerID: worker, LeaseMS: leaseMS})
+		require.NoError(t, err)
+		if len(claim.Steps) > 0 {
+			require.Len(t, claim.Steps, 1, "%s claims one step", worker)
+			return claim.Steps[0]
+		}
+		require.True(t, time.Now().Before(deadline), "%s claimed nothing", worker)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func claimNone(t *testing.T, e *engine.Engine, ns, worker string) {
 	t.Helper()
 	claim, err := e.ClaimSteps(context.Background(), &tt.ClaimParams{Namespaces: []string{ns}, Limit: 10, WorkerID: worker})
@@ -51,7 +69,7 @@ func TestLeaseExpiryReclaim(t *testing.T) {
 	require.WithinDuration(t, time.Now().Add(50*time.Millisecond), first.LeaseExpiresAt, 2*time.Second)
 	time.Sleep(120 * time.Millisecond)
 
-	second := claimOne(t, e, ns, "w2", 30_000)
+	second := claimEventually(t, e, ns, "w2", 30_000)
 	require.Equal(t, first.WorkflowStepID, second.WorkflowStepID)
 	require.Equal(t, 2, second.Attempts, "the lost attempt counts")
 	require.NotEqual(t, first.ClaimToken, second.ClaimToken)
@@ -130,10 +148,16 @@ func TestLeaseExpiryWithoutAttemptsLeft(t *testing.T) {
 
 	s := claimOne(t, e, ns, "w1", 50)
 	time.Sleep(120 * time.Millisecond)
-	claimNone(t, e, ns, "w2") // recovers the lease: no attempts left
-
-	st, err := e.TaskStatus(ctx, init.TaskID)
-	require.NoError(t, err)
+	// A claim recovers the lease (no attempts left). Another test's claim may
+	// be recovering it at the same moment, so wait for the commit.
+	var st *tt.TaskStatus
+	require.Eventually(t, func() bool {
+		claimNone(t, e, ns, "w2")
+		var err error
+		st, err = e.TaskStatus(ctx, init.TaskID)
+		require.NoError(t, err)
+		return stepsByName(st)["slow"].Status != tt.StepInProgress
+	}, 5*time.Second, 5*time.Millisecond)
 	steps := stepsByName(st)
 	require.Equal(t, tt.StepError, steps["slow"].Status)
 	require.Equal(t, 1, steps["slow"].Attempts)
@@ -144,7 +168,7 @@ func TestLeaseExpiryWithoutAttemptsLeft(t *testing.T) {
 	require.Equal(t, tt.StepPending, steps["after"].Status)
 	require.Equal(t, tt.TaskError, st.Status)
 
-	_, err = e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: json.RawMessage(`{}`)})
+	_, err := e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: json.RawMessage(`{}`)})
 	requireCode(t, err, tt.CodeStaleClaim)
 	rows := stepTransitions(t, s.WorkflowStepID)
 	requireWellFormed(t, rows)
@@ -161,7 +185,7 @@ func TestHeartbeatStaleToken(t *testing.T) {
 
 	first := claimOne(t, e, ns, "w1", 50)
 	time.Sleep(120 * time.Millisecond)
-	second := claimOne(t, e, ns, "w2", 30_000)
+	second := claimEventually(t, e, ns, "w2", 30_000)
 
 	_, err := e.Heartbeat(ctx, &tt.HeartbeatParams{StepID: first.WorkflowStepID, ClaimToken: first.ClaimToken, LeaseMS: 5000})
 	requireCode(t, err, tt.CodeStaleClaim)
@@ -193,8 +217,20 @@ func TestClaimStepAfterLeaseExpiry(t *testing.T) {
 	first, err := e.ClaimStep(ctx, &tt.ClaimOneParams{StepID: id, WorkerID: "w1", LeaseMS: 50})
 	require.NoError(t, err)
 	time.Sleep(120 * time.Millisecond)
-	second, err := e.ClaimStep(ctx, &tt.ClaimOneParams{StepID: id, WorkerID: "w2"})
-	require.NoError(t, err, "the expired lease is recovered before the one-step claim")
+	// Another test's claim may be recovering the lease at this moment; the
+	// one-step claim then sees it claimed (or a few microseconds in backoff)
+	// until that commits.
+	var second *tt.ClaimedStep
+	require.Eventually(t, func() bool {
+		var err error
+		second, err = e.ClaimStep(ctx, &tt.ClaimOneParams{StepID: id, WorkerID: "w2"})
+		if err != nil && tt.CodeOf(err) != tt.CodeNotReady {
+			t.Errorf("claim step: %v", err)
+			return true
+		}
+		return err == nil
+	}, 5*time.Second, 5*time.Millisecond, "the expired lease is recovered before the one-step claim")
+	require.NotNil(t, second)
 	require.Equal(t, 2, second.Attempts)
 	_, err = e.CompleteStep(ctx, &tt.CompleteParams{StepID: id, ClaimToken: first.ClaimToken, Results: json.RawMessage(`{}`)})
 	requireCode(t, err, tt.CodeStaleClaim)

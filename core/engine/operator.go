@@ -53,8 +53,11 @@ func (e *Engine) RetryTask(ctx context.Context, p *tt.RetryTaskParams) (*tt.Task
 		if err != nil {
 			return err
 		}
-		if err := statemachine.CheckTask(task.ID, task.Status, tt.TaskPending); err != nil {
-			return err
+		// Only a task in error is retried: the state machine also allows
+		// in_progress → pending (for finalization), which must not let an
+		// operator reset a running task's errored steps under its workers.
+		if task.Status != tt.TaskError {
+			return &tt.InvalidTransitionError{Entity: "task", ID: task.ID, From: string(task.Status), To: string(tt.TaskPending)}
 		}
 		if err := setMeta(ctx, tx, map[string]any{"event": "retry_requested", "reason": p.Reason}); err != nil {
 			return err

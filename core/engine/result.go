@@ -129,6 +129,9 @@ func (e *Engine) report(ctx context.Context, op string, stepID int64, token stri
 		if err := fn(tx, step, &res); err != nil {
 			return err
 		}
+		if err := e.markStarted(ctx, tx, task); err != nil {
+			return err
+		}
 		res.TaskStatus, err = e.finalize(ctx, tx, task)
 		return err
 	})

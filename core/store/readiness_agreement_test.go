@@ -11,7 +11,7 @@ package store_test
 // Every iteration registers a random DAG, initializes 1-3 tasks and drives
 // them with random actions (claims, completions, retryable and permanent
 // failures, operator resolve/retry/cancel, claims by id, heartbeats, leases
-// that expire under a dead worker), then
+// that expire under a dead worker, releases by a worker shutting down), then
 // drains them to the end. After every action one transaction (so now() is
 // fixed) compares:
 //
@@ -70,10 +70,10 @@ func TestReadinessAgreesWithClaimPath(t *testing.T) {
 	var total agreementStats
 	t.Cleanup(func() {
 		t.Logf("seed %d: %d iterations, %d agreement checks, %d actions (%d claims, %d completions, %d retryable failures, "+
-			"%d permanent failures, %d resolves, %d task retries, %d cancels, %d expired leases, %d claims by id of which %d not ready); "+
+			"%d permanent failures, %d resolves, %d task retries, %d cancels, %d expired leases, %d releases, %d claims by id of which %d not ready); "+
 			"ready sets: max %d, %d checks with a step in backoff",
 			seed, iterations, total.checks, total.actions, total.claimed, total.completed, total.retryable, total.permanent,
-			total.resolved, total.retriedTasks, total.cancelled, total.expired, total.claimByID, total.notReady, total.maxReady, total.withBackoff)
+			total.resolved, total.retriedTasks, total.cancelled, total.expired, total.released, total.claimByID, total.notReady, total.maxReady, total.withBackoff)
 	})
 
 	for i := range iterations {
@@ -91,7 +91,7 @@ func TestReadinessAgreesWithClaimPath(t *testing.T) {
 type agreementStats struct {
 	checks, actions, claimed, completed, retryable, permanent, resolved int
 	retriedTasks, cancelled, claimByID, notReady, maxReady, withBackoff int
-	expired                                                             int
+	expired, released                                                   int
 }
 
 func (s *agreementStats) add(o *agreementStats) {
@@ -109,6 +109,7 @@ func (s *agreementStats) add(o *agreementStats) {
 	s.maxReady = max(s.maxReady, o.maxReady)
 	s.withBackoff += o.withBackoff
 	s.expired += o.expired
+	s.released += o.released
 }
 
 // mTask and mStep are the model: what the engine's rules say each row holds.
@@ -390,10 +391,12 @@ func (a *agreement) randomAction() {
 		a.retryTask()
 	case r < 91:
 		a.cancelTask()
-	case r < 94:
+	case r < 93:
 		a.heartbeat()
-	case r < 97:
+	case r < 95:
 		a.expireLease()
+	case r < 97:
+		a.release()
 	default:
 		a.logf("sit (%d claims held)", len(a.held))
 	}
@@ -689,14 +692,15 @@ func (a *agreement) pickTask(prefer tt.TaskState) *mTask {
 	return a.tasks[a.rng.IntN(len(a.tasks))]
 }
 
-// retryTask retries a task, usually one in error; from a state the task
-// machine forbids it must be an invalid transition.
+// retryTask retries a task, usually one in error; a task in any other state
+// (even in_progress, which finalization may move to pending) must be an
+// invalid transition: an operator never resets a running task's steps.
 func (a *agreement) retryTask() { a.retry(a.pickTask(tt.TaskError)) }
 
 func (a *agreement) retry(m *mTask) {
 	st, err := a.e.RetryTask(a.ctx, &tt.RetryTaskParams{TaskID: m.id, Reason: "prop test"})
 	a.logf("retry task %s (%s) → %v", m.label, m.status, err)
-	if !statemachine.TaskAllowed(m.status, tt.TaskPending) {
+	if m.status != tt.TaskError {
 		var inv *tt.InvalidTransitionError
 		if !errors.As(err, &inv) {
 			a.fatalf("retry of task %s in %s: got %v, want an invalid transition error", m.label, m.status, err)
@@ -815,6 +819,34 @@ func (a *agreement) expireLease() {
 			a.fatalf("late report of %s after its lease expired: got %v, want a stale claim error", s.label(), err)
 		}
 		a.logf("late report of %s → stale claim", s.label())
+	}
+}
+
+// release gives back a held step, as a worker shutting down does: it is
+// pending again at once and the claim's attempt is returned.
+func (a *agreement) release() {
+	if len(a.held) == 0 {
+		a.logf("release: nothing held")
+		return
+	}
+	h := a.dropHeld(a.rng.IntN(len(a.held)))
+	s := h.step
+	res, err := a.e.ReleaseStep(a.ctx, &tt.ReleaseParams{StepID: s.id, ClaimToken: h.token, Reason: "prop test shutdown"})
+	a.logf("release %s → %v", s.label(), errOr(err, res))
+	if s.status == tt.StepCancelled {
+		var stale *tt.StaleClaimError
+		if !errors.As(err, &stale) {
+			a.fatalf("release of %s of a cancelled task: got %v, want a stale claim error", s.label(), err)
+		}
+		return
+	}
+	a.must(err, "release "+s.label())
+	a.stats.released++
+	s.status, s.attempts, s.immediate = tt.StepPending, s.attempts-1, false
+	s.task.finalize()
+	if res.Status != s.status || res.Attempts != s.attempts || res.TaskStatus != s.task.status {
+		a.fatalf("release of %s returned step %s attempts %d task %s, the model has %s %d %s", s.label(),
+			res.Status, res.Attempts, res.TaskStatus, s.status, s.attempts, s.task.status)
 	}
 }
 

@@ -72,13 +72,16 @@ type StepClaimReadyParams struct {
 	LeaseMS    int64
 }
 
-// StepClaimReady claims up to Limit ready steps and returns their ids.
+// StepClaimReady claims up to Limit ready steps (of Namespaces, or of all
+// namespaces when it is empty) and returns their ids.
 func StepClaimReady(ctx context.Context, db DBTX, p *StepClaimReadyParams) ([]int64, error) {
-	ns := p.Namespaces
-	if ns == nil {
-		ns = []string{}
+	var rows pgx.Rows
+	var err error
+	if len(p.Namespaces) == 0 {
+		rows, err = db.Query(ctx, sqlOf("StepClaimReadyAny"), p.Limit, p.WorkerID, p.LeaseMS)
+	} else {
+		rows, err = db.Query(ctx, sqlOf("StepClaimReady"), p.Namespaces, p.Limit, p.WorkerID, p.LeaseMS)
 	}
-	rows, err := db.Query(ctx, sqlOf("StepClaimReady"), ns, p.Limit, p.WorkerID, p.LeaseMS)
 	if err != nil {
 		return nil, err
 	}

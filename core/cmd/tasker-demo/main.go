@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	// Workers run until every task of this run is finished.
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	d.stop = cancel
 	d.started = time.Now()
 	var wg sync.WaitGroup
 	for i := range workers {
@@ -175,6 +177,10 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 		fmt.Printf("all %d orders fulfilled in %.1f s: %d steps by %d workers, %d retried after a retryable error\n",
 			len(d.order), elapsed.Seconds(), d.totalSteps, workers, d.retries.Load())
 		return 0, nil
+	case d.fatal != nil:
+		fmt.Printf("stopped early, %d of %d tasks did not complete: %v\n", incomplete, len(d.order), d.fatal)
+		fmt.Printf("(if the engine's schema changed since %s was created, drop it and run again: psql -c 'DROP DATABASE %s')\n",
+			demoDatabase, demoDatabase)
 	case ctx.Err() != nil:
 		fmt.Printf("interrupted: %d of %d tasks did not complete\n", incomplete, len(d.order))
 	case runCtx.Err() != nil:
@@ -201,9 +207,12 @@ type demo struct {
 	retries   atomic.Int64
 	inFlight  atomic.Int64
 
+	stop context.CancelFunc // ends the run early
+
 	mu       sync.Mutex
 	finished map[int64]tt.TaskState // tasks of this run that reached a final state
 	errs     []string
+	fatal    error // why the run was stopped early
 }
 
 func (d *demo) noteTask(taskID int64, status tt.TaskState) {
@@ -222,11 +231,22 @@ func (d *demo) noteTask(taskID int64, status tt.TaskState) {
 }
 
 func (d *demo) noteError(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
 	d.mu.Lock()
-	if len(d.errs) < 10 {
-		d.errs = append(d.errs, fmt.Sprintf(format, args...))
+	if len(d.errs) < 10 && !slices.Contains(d.errs, msg) {
+		d.errs = append(d.errs, msg)
 	}
 	d.mu.Unlock()
+}
+
+// abort stops the run: a worker cannot claim at all.
+func (d *demo) abort(err error) {
+	d.mu.Lock()
+	if d.fatal == nil {
+		d.fatal = err
+	}
+	d.mu.Unlock()
+	d.stop()
 }
 
 func (d *demo) errorsSeen() []string {
@@ -249,16 +269,25 @@ func (d *demo) progress() (complete, finished int) {
 
 // worker claims a small batch, runs each step's handler and reports the
 // outcome, until ctx ends. An empty claim waits a moment before the next.
+//
+// Claim errors are retried; five in a row stop the run, since then the
+// database, not the workload, is the problem.
 func (d *demo) worker(ctx context.Context, id string) {
+	failures := 0
 	for ctx.Err() == nil {
 		claim, err := d.eng.ClaimSteps(ctx, &tt.ClaimParams{Namespaces: []string{namespace}, Limit: 2, WorkerID: id})
 		if err != nil {
-			if ctx.Err() == nil {
-				d.noteError("%s: claim: %v", id, err)
-				sleep(ctx, 200*time.Millisecond)
+			if ctx.Err() != nil {
+				return
 			}
+			if failures++; failures == 5 {
+				d.abort(fmt.Errorf("worker %s: 5 claims in a row failed, last: %w", id, err))
+				return
+			}
+			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
+		failures = 0
 		if len(claim.Steps) == 0 {
 			sleep(ctx, 25*time.Millisecond)
 			continue

@@ -57,7 +57,8 @@ func (d *demo) render(ctx context.Context, w io.Writer) (incomplete int, err err
 			if s.DurationMS != nil {
 				dur = strconv.FormatInt(*s.DurationMS, 10) + " ms"
 			}
-			fmt.Fprintf(w, "    %-*s  %-17s  %-10s  %7s  %s\n", width, name, s.Status, plural(s.Attempts, "attempt"), dur, detail(&s))
+			line := fmt.Sprintf("    %-*s  %-17s  %-10s  %7s  %s", width, name, s.Status, plural(s.Attempts, "attempt"), dur, detail(&s))
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
 		}
 	}
 	return incomplete, nil

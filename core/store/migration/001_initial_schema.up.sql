@@ -79,6 +79,9 @@ CREATE TABLE tasker_workflow_steps (
     workflow_step_id        bigserial PRIMARY KEY,
     task_id                 bigint NOT NULL REFERENCES tasker_tasks ON DELETE CASCADE,
     named_step_id           bigint NOT NULL REFERENCES tasker_named_steps,
+    -- The task's namespace, copied so a worker's claim in its namespaces
+    -- reads only that namespace's ready steps.
+    task_namespace_id       bigint NOT NULL REFERENCES tasker_task_namespaces,
     status                  varchar(32) NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'in_progress', 'waiting_for_retry', 'complete', 'error', 'cancelled', 'resolved_manually')),
     retryable               boolean NOT NULL DEFAULT true,
@@ -120,6 +123,9 @@ CREATE INDEX index_workflow_steps_on_task_id ON tasker_workflow_steps (task_id);
 -- The claim path: only claimable steps are in this index, so finished steps
 -- never slow it down.
 CREATE INDEX index_workflow_steps_ready ON tasker_workflow_steps (priority DESC, ready_at, workflow_step_id)
+    WHERE ready_at IS NOT NULL;
+CREATE INDEX index_workflow_steps_ready_by_namespace
+    ON tasker_workflow_steps (task_namespace_id, priority DESC, ready_at, workflow_step_id)
     WHERE ready_at IS NOT NULL;
 -- Lease recovery: only steps in progress are in this index.
 CREATE INDEX index_workflow_steps_leases ON tasker_workflow_steps (lease_expires_at)

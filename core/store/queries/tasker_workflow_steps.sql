@@ -1,8 +1,12 @@
 -- name: StepsInsert
-INSERT INTO tasker_workflow_steps (task_id, named_step_id, retryable, retry_limit, pending_parents, priority)
-SELECT $1, s.named_step_id, s.retryable, s.retry_limit, s.pending_parents, $6
+INSERT INTO tasker_workflow_steps (task_id, task_namespace_id, named_step_id, retryable, retry_limit, pending_parents, priority)
+SELECT $1, ns.task_namespace_id, s.named_step_id, s.retryable, s.retry_limit, s.pending_parents, $6
   FROM unnest($2::bigint[], $3::boolean[], $4::int[], $5::int[])
        AS s(named_step_id, retryable, retry_limit, pending_parents)
+ CROSS JOIN (SELECT nt.task_namespace_id
+               FROM tasker_tasks t
+               JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+              WHERE t.task_id = $1) ns
 RETURNING workflow_step_id, named_step_id;
 
 -- name: EdgesInsert
@@ -32,18 +36,16 @@ UPDATE tasker_workflow_steps ws
 RETURNING ws.workflow_step_id, ws.task_id, ws.status;
 
 -- name: StepClaimReady
--- Claims up to $2 ready steps, highest priority and longest ready first. Only
--- claimable steps are in index_workflow_steps_ready, so this costs O(claimed).
+-- Claims up to $2 ready steps of the namespaces $1, highest priority and
+-- longest ready first. Only claimable steps are in the index
+-- index_workflow_steps_ready_by_namespace, so this costs O(claimed), whatever
+-- other namespaces or finished steps hold.
 WITH candidates AS (
     SELECT ws.workflow_step_id
       FROM tasker_workflow_steps ws
      WHERE ws.ready_at <= now()
-       AND (cardinality($1::text[]) = 0 OR EXISTS (
-             SELECT 1
-               FROM tasker_tasks t
-               JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
-               JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
-              WHERE t.task_id = ws.task_id AND n.name = ANY ($1::text[])))
+       AND ws.task_namespace_id = ANY (ARRAY(
+             SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY ($1::text[])))
      ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
      LIMIT $2
        FOR UPDATE OF ws SKIP LOCKED
@@ -52,6 +54,24 @@ UPDATE tasker_workflow_steps ws
    SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
        claim_owner = $3, claim_token = gen_random_uuid(),
        lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+  FROM candidates c
+ WHERE ws.workflow_step_id = c.workflow_step_id
+RETURNING ws.workflow_step_id;
+
+-- name: StepClaimReadyAny
+-- As StepClaimReady, in every namespace, from index_workflow_steps_ready.
+WITH candidates AS (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.ready_at <= now()
+     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
+     LIMIT $1
+       FOR UPDATE OF ws SKIP LOCKED
+)
+UPDATE tasker_workflow_steps ws
+   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+       claim_owner = $2, claim_token = gen_random_uuid(),
+       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
   FROM candidates c
  WHERE ws.workflow_step_id = c.workflow_step_id
 RETURNING ws.workflow_step_id;
