@@ -206,44 +206,43 @@ func (e *Engine) Heartbeat(ctx context.Context, p *tt.HeartbeatParams) (*tt.Hear
 
 // RecoverExpiredLeases returns steps whose workers stopped heartbeating to
 // the ready set (or to error when they have no attempts left) and finalizes
-// the tasks that changed. Claims call it first; operators may call it too.
+// their tasks. Claims call it first; operators may call it too.
+//
+// Each task is recovered in one transaction that locks the task first, then
+// its steps, as every report does, so recovery never deadlocks with a report
+// or an operator action. A task locked at that moment is skipped: the next
+// claim recovers it.
 func (e *Engine) RecoverExpiredLeases(ctx context.Context) (int, error) {
-	var recovered []store.RecoveredStep
-	// One transaction: a step that went to error and the finalization of its
-	// task commit together. Finalizing afterwards, in a transaction of its
-	// own, left a window (and, if the process died in it, a permanent state)
-	// where the task was in_progress with nothing left to run and nothing
-	// that would ever finalize it. The step → task lock order may deadlock
-	// with a report on the same task; InTx retries that.
-	err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
-		if err := setMeta(ctx, tx, map[string]any{"event": "lease_expired"}); err != nil {
-			return err
-		}
-		var err error
-		recovered, err = store.StepRecoverExpiredLeases(ctx, tx, e.cfg.LeaseRecoveryBatch)
-		if err != nil {
-			return err
-		}
-		finalized := map[int64]bool{}
-		for _, r := range recovered {
-			if r.Status != tt.StepError || finalized[r.TaskID] {
-				continue
+	taskIDs, err := store.StepExpiredLeaseTasks(ctx, e.pool, e.cfg.LeaseRecoveryBatch)
+	if err != nil {
+		return 0, store.InterpretError("recover_leases", err)
+	}
+	total := 0
+	for _, taskID := range taskIDs {
+		var n int
+		err := store.InTx(ctx, e.pool, "recover_leases", func(tx pgx.Tx) error {
+			n = 0
+			task, ok, err := store.TaskLockSkipLocked(ctx, tx, taskID)
+			if err != nil || !ok {
+				return err
 			}
-			finalized[r.TaskID] = true
-			task, err := store.TaskLock(ctx, tx, r.TaskID)
+			if err := setMeta(ctx, tx, map[string]any{"event": "lease_expired"}); err != nil {
+				return err
+			}
+			recovered, err := store.StepRecoverExpiredLeases(ctx, tx, taskID)
 			if err != nil {
 				return err
 			}
-			if _, err := e.finalize(ctx, tx, task); err != nil {
-				return err
-			}
+			n = len(recovered)
+			_, err = e.finalize(ctx, tx, task)
+			return err
+		})
+		if err != nil {
+			return total, err
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		total += n
 	}
-	return len(recovered), nil
+	return total, nil
 }
 
 func validateStepClaim(op string, stepID int64, token string) error {

@@ -213,8 +213,8 @@ func TestConcurrentIdentity(t *testing.T) {
 				}
 			}
 			require.Equal(t, len(created), countRows(t, `SELECT count(*) FROM tasker_tasks t
-				JOIN tasker_named_tasks nt USING (named_task_id)
-				JOIN tasker_task_namespaces n USING (task_namespace_id) WHERE n.name = $1`, ns))
+				JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+				JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id WHERE n.name = $1`, ns))
 			require.Equal(t, len(created)*len(spec.Steps), countRows(t, `SELECT count(*) FROM tasker_workflow_steps ws
 				JOIN tasker_tasks t ON t.task_id = ws.task_id
 				JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/goccy/go-json"
@@ -259,19 +258,12 @@ func TestOperatorInvalidTransitions(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// Known engine bug (reported, not fixed here): RetryTask checks only the
-// task state machine, which allows in_progress → pending, so retrying a task
-// that is running (not in error) succeeds: the task flips to pending under
-// its workers and any step already in error is reset while its siblings
-// still run. Proposed fix in engine.RetryTask: reject any task whose status
-// is not error with an InvalidTransitionError; core/store's
-// readiness_agreement_test model must then expect that too (it asks
-// statemachine.TaskAllowed). Set TASKER_KNOWN_BUGS=1 to run it.
+// Only a task in error is retried. The task state machine allows
+// in_progress → pending, so RetryTask once accepted a running task: it
+// flipped to pending under its workers, and a step already in error was reset
+// while its siblings still ran.
 func TestRetryTaskInProgressIsInvalid(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("TASKER_KNOWN_BUGS") == "" {
-		t.Skip("known bug: RetryTask accepts a task in progress; see the comment above")
-	}
 	ctx := context.Background()
 	e := taskertest.Engine(t)
 	ns := taskertest.Namespace(t)
@@ -283,4 +275,30 @@ func TestRetryTaskInProgressIsInvalid(t *testing.T) {
 	st, err := e.TaskStatus(ctx, init.TaskID)
 	require.NoError(t, err)
 	require.Equal(t, tt.TaskInProgress, st.Status)
+
+	// Nor while a step is in error but a sibling still runs: the task is not
+	// in error yet.
+	_, err = e.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken})
+	require.NoError(t, err)
+	claim, err := e.ClaimSteps(ctx, &tt.ClaimParams{Namespaces: []string{ns}, Limit: 10, WorkerID: "w1"})
+	require.NoError(t, err)
+	require.Len(t, claim.Steps, 2)
+	failed, running := claim.Steps[0], claim.Steps[1]
+	res, err := e.FailStep(ctx, &tt.FailParams{StepID: failed.WorkflowStepID, ClaimToken: failed.ClaimToken, Error: tt.StepFailure{Message: "x"}, Permanent: true})
+	require.NoError(t, err)
+	require.Equal(t, tt.TaskInProgress, res.TaskStatus, "a sibling still runs")
+	_, err = e.RetryTask(ctx, &tt.RetryTaskParams{TaskID: init.TaskID})
+	requireCode(t, err, tt.CodeInvalidTransition, "retrying a task in progress with a failed step")
+	st, err = e.TaskStatus(ctx, init.TaskID)
+	require.NoError(t, err)
+	require.Equal(t, tt.StepError, stepsByName(st)[failed.StepName].Status)
+
+	// Once the sibling finishes, the task is in error and can be retried.
+	res, err = e.CompleteStep(ctx, &tt.CompleteParams{StepID: running.WorkflowStepID, ClaimToken: running.ClaimToken})
+	require.NoError(t, err)
+	require.Equal(t, tt.TaskError, res.TaskStatus)
+	st, err = e.RetryTask(ctx, &tt.RetryTaskParams{TaskID: init.TaskID})
+	require.NoError(t, err)
+	require.Equal(t, tt.TaskPending, st.Status)
+	require.Equal(t, tt.StepPending, stepsByName(st)[failed.StepName].Status)
 }

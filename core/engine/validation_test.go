@@ -19,9 +19,9 @@ func templateRows(t *testing.T, ns, prefix string) [4]int {
 	t.Helper()
 	return [4]int{
 		countRows(t, `SELECT count(*) FROM tasker_task_namespaces WHERE name = $1`, ns),
-		countRows(t, `SELECT count(*) FROM tasker_named_tasks nt JOIN tasker_task_namespaces n USING (task_namespace_id) WHERE n.name = $1`, ns),
-		countRows(t, `SELECT count(*) FROM tasker_named_tasks_named_steps s JOIN tasker_named_tasks nt USING (named_task_id)
-			JOIN tasker_task_namespaces n USING (task_namespace_id) WHERE n.name = $1`, ns),
+		countRows(t, `SELECT count(*) FROM tasker_named_tasks nt JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id WHERE n.name = $1`, ns),
+		countRows(t, `SELECT count(*) FROM tasker_named_tasks_named_steps s JOIN tasker_named_tasks nt ON nt.named_task_id = s.named_task_id
+			JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id WHERE n.name = $1`, ns),
 		countRows(t, `SELECT count(*) FROM tasker_named_steps WHERE starts_with(name, $1)`, prefix),
 	}
 }
@@ -53,6 +53,8 @@ func TestRegisterTemplateValidation(t *testing.T) {
 			"version", []string{"version must be a semantic version", `"1.0"`}},
 		{"malformed_version_v_prefix", "v1.0.0", []stepDef{{"a", nil}},
 			"version", []string{"version must be a semantic version"}},
+		{"missing_handler", "1.0.0", []stepDef{{"a", nil}, {"b", []string{"a"}}},
+			"steps[1].handler", []string{"handler is required"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +69,11 @@ func TestRegisterTemplateValidation(t *testing.T) {
 				for i, d := range s.deps {
 					deps[i] = prefix + d
 				}
-				spec.Steps = append(spec.Steps, tt.StepSpec{Name: prefix + s.name, Handler: "H", DependsOn: deps})
+				handler := "H"
+				if c.name == "missing_handler" && s.name == "b" {
+					handler = ""
+				}
+				spec.Steps = append(spec.Steps, tt.StepSpec{Name: prefix + s.name, Handler: handler, DependsOn: deps})
 			}
 			before := templateRows(t, ns, prefix)
 			_, err := e.RegisterTemplate(ctx, spec)
@@ -163,8 +169,8 @@ func TestInitializeTaskValidation(t *testing.T) {
 	e := taskertest.Engine(t)
 	ns := taskertest.Namespace(t)
 	tasksIn := func() int {
-		return countRows(t, `SELECT count(*) FROM tasker_tasks t JOIN tasker_named_tasks nt USING (named_task_id)
-			JOIN tasker_task_namespaces n USING (task_namespace_id) WHERE n.name = $1`, ns)
+		return countRows(t, `SELECT count(*) FROM tasker_tasks t JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+			JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id WHERE n.name = $1`, ns)
 	}
 
 	t.Run("unknown_template", func(t *testing.T) {

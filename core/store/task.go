@@ -57,6 +57,17 @@ func TaskLock(ctx context.Context, db DBTX, taskID int64) (*LockedTask, error) {
 	return &t, err
 }
 
+// TaskLockSkipLocked locks a task row unless another transaction holds it;
+// ok is false then (or when the task does not exist).
+func TaskLockSkipLocked(ctx context.Context, db DBTX, taskID int64) (t *LockedTask, ok bool, err error) {
+	t = &LockedTask{}
+	err = db.QueryRow(ctx, sqlOf("TaskLockSkipLocked"), taskID).Scan(&t.ID, &t.Status, &t.NamedTaskID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return t, err == nil, err
+}
+
 // TaskSetStatus moves a task to status when it is in one of from; ok is
 // false when it was not.
 func TaskSetStatus(ctx context.Context, db DBTX, taskID int64, status tt.TaskState, from []string) (ok bool, err error) {

@@ -50,10 +50,21 @@ type RecoveredStep struct {
 	Status tt.StepState
 }
 
-// StepRecoverExpiredLeases returns up to limit steps with expired leases to
-// the ready set (or to error when they have no attempts left).
-func StepRecoverExpiredLeases(ctx context.Context, db DBTX, limit int) ([]RecoveredStep, error) {
-	rows, err := db.Query(ctx, sqlOf("StepRecoverExpiredLeases"), limit)
+// StepExpiredLeaseTasks returns the tasks of up to limit steps whose leases
+// expired.
+func StepExpiredLeaseTasks(ctx context.Context, db DBTX, limit int) ([]int64, error) {
+	rows, err := db.Query(ctx, sqlOf("StepExpiredLeaseTasks"), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// StepRecoverExpiredLeases returns a task's steps with expired leases to the
+// ready set (or to error when they have no attempts left). The caller holds
+// the task lock.
+func StepRecoverExpiredLeases(ctx context.Context, db DBTX, taskID int64) ([]RecoveredStep, error) {
+	rows, err := db.Query(ctx, sqlOf("StepRecoverExpiredLeases"), taskID)
 	if err != nil {
 		return nil, err
 	}

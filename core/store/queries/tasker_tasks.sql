@@ -13,6 +13,12 @@ SELECT t.task_id, t.status, t.named_task_id
  WHERE t.task_id = $1
    FOR UPDATE;
 
+-- name: TaskLockSkipLocked
+SELECT t.task_id, t.status, t.named_task_id
+  FROM tasker_tasks t
+ WHERE t.task_id = $1
+   FOR UPDATE SKIP LOCKED;
+
 -- name: TaskSetStatus
 UPDATE tasker_tasks
    SET status = $2::text,

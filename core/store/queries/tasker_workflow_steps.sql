@@ -13,17 +13,20 @@ RETURNING workflow_step_id, named_step_id;
 INSERT INTO tasker_workflow_step_edges (from_step_id, to_step_id)
 SELECT * FROM unnest($1::bigint[], $2::bigint[]);
 
+-- name: StepExpiredLeaseTasks
+-- Tasks with a step whose lease expired, from the lease index (steps in
+-- progress only).
+SELECT DISTINCT task_id
+  FROM (SELECT task_id
+          FROM tasker_workflow_steps
+         WHERE status = 'in_progress' AND lease_expires_at < now()
+         ORDER BY lease_expires_at
+         LIMIT $1) expired;
+
 -- name: StepRecoverExpiredLeases
--- A step whose worker stopped heartbeating goes back to the ready set when it
--- has attempts left (its lost attempt counts), else to error.
-WITH expired AS (
-    SELECT workflow_step_id
-      FROM tasker_workflow_steps
-     WHERE status = 'in_progress' AND lease_expires_at < now()
-     ORDER BY lease_expires_at
-     LIMIT $1
-       FOR UPDATE SKIP LOCKED
-)
+-- A step of task $1 whose worker stopped heartbeating goes back to the ready
+-- set when it has attempts left (its lost attempt counts), else to error.
+-- The caller holds the task lock.
 UPDATE tasker_workflow_steps ws
    SET status = CASE WHEN ws.retryable AND ws.attempts < ws.retry_limit THEN 'waiting_for_retry' ELSE 'error' END,
        next_retry_at = CASE WHEN ws.retryable AND ws.attempts < ws.retry_limit THEN now() END,
@@ -31,8 +34,7 @@ UPDATE tasker_workflow_steps ws
                                        'message', format('lease of worker %s expired at %s', ws.claim_owner, ws.lease_expires_at)),
        in_process = false, claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
        updated_at = now()
-  FROM expired e
- WHERE ws.workflow_step_id = e.workflow_step_id
+ WHERE ws.task_id = $1 AND ws.status = 'in_progress' AND ws.lease_expires_at < now()
 RETURNING ws.workflow_step_id, ws.task_id, ws.status;
 
 -- name: StepClaimReady
