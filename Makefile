@@ -13,7 +13,7 @@ LIB       := $(BUILD_DIR)/libtasker_core.so
 GO_DIRS   := $(wildcard core ffi)
 DEMO_ARGS ?=
 
-.PHONY: help setup test demo lib fmt vet fuzz bench clean
+.PHONY: help setup test demo demo-go lib fmt vet fuzz bench clean
 
 help: ## list the targets (default)
 	@echo "tasker-core: make <target>"
@@ -26,8 +26,11 @@ setup: ## install Debian packages, check Go, find or start PostgreSQL, download 
 test: ## setup, then gofmt, go vet, go test, C ABI driver and rspec (what CI runs)
 	@bash scripts/test.sh
 
-demo: ## setup, then run the demo (go run ./core/cmd/tasker-demo; arguments in DEMO_ARGS)
+demo: ## setup, build the library, run the Ruby order-fulfillment demo (arguments in DEMO_ARGS)
 	@bash scripts/demo.sh $(DEMO_ARGS)
+
+demo-go: ## setup, then run the Go engine demo (go run ./core/cmd/tasker-demo)
+	@bash scripts/demo.sh --go $(DEMO_ARGS)
 
 lib: ## build build/libtasker_core.so and its header build/libtasker_core.h from ./ffi
 	@test -d ffi || { echo "==> error: ffi/ does not exist yet: nothing to build" >&2; exit 1; }

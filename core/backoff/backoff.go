@@ -9,14 +9,15 @@ import (
 	"time"
 )
 
-// Config sets the exponential backoff used when a handler does not ask for a
+// Config sets the exponential backoff (the C ABI takes it in milliseconds,
+// see ffi's init config) used when a handler does not ask for a
 // wait of its own. The n-th retry waits Base * Multiplier^(n-1), capped at Max,
 // then moved by up to ±JitterFraction of itself.
 type Config struct {
-	Base           time.Duration `json:"base_ms"`
-	Multiplier     float64       `json:"multiplier"`
-	Max            time.Duration `json:"max_ms"`
-	JitterFraction float64       `json:"jitter_fraction"`
+	Base           time.Duration
+	Multiplier     float64
+	Max            time.Duration
+	JitterFraction float64
 }
 
 // Default is 1s, 2s, 4s, ... capped at 5 minutes, with ±10% jitter: the

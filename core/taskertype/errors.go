@@ -1,6 +1,7 @@
 package taskertype
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +24,9 @@ const (
 	CodeDatabase          Code = "database"
 	CodeInternal          Code = "internal"
 	CodeABI               Code = "abi"
+	// CodeInvalidHandle and CodeNotInitialized are raised by the C ABI only.
+	CodeInvalidHandle  Code = "invalid_handle"
+	CodeNotInitialized Code = "not_initialized"
 )
 
 // Coded is implemented by every typed error of tasker-core.
@@ -43,6 +47,9 @@ func CodeOf(err error) Code {
 	}
 	if errors.Is(err, ErrNotFound) {
 		return CodeNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return CodeTimeout
 	}
 	return CodeInternal
 }

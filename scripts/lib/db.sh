@@ -189,3 +189,17 @@ ensure_database_url() {
 	fi
 	die "PostgreSQL is running on port ${port} but refuses the postgres role without a password: set DATABASE_URL to a URL with a role that has CREATEDB, or allow trust auth for 127.0.0.1 in pg_hba.conf"
 }
+
+# database_url_for NAME: DATABASE_URL (a server URL) pointing at database NAME instead.
+database_url_for() {
+	ruby -ruri -e 'u = URI(ARGV[0]); u.path = "/" + ARGV[1]; puts u' "$DATABASE_URL" "$1"
+}
+
+# ensure_database NAME: create database NAME on DATABASE_URL's server unless it exists.
+ensure_database() {
+	local name="$1"
+	if [[ -z "$(psql "$DATABASE_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '${name}'")" ]]; then
+		say "creating database ${name}"
+		psql "$DATABASE_URL" -qc "CREATE DATABASE \"${name}\"" >/dev/null
+	fi
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tasker-systems/tasker-core-go/core/engine"
+	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+)
+
+// engineState is what tasker_init builds and tasker_shutdown tears down.
+type engineState struct {
+	engine         *engine.Engine
+	pool           *pgxpool.Pool
+	defaultTimeout time.Duration
+}
+
+var (
+	stateMu sync.RWMutex
+	state   *engineState // nil before tasker_init and after tasker_shutdown
+)
+
+// current returns the live engine state, or notInitializedError.
+func current() (*engineState, error) {
+	stateMu.RLock()
+	defer stateMu.RUnlock()
+	if state == nil {
+		return nil, notInitializedError{}
+	}
+	return state, nil
+}
+
+// start applies cfg to the runtime, opens and pings the pool and builds the
+// engine. It holds the state lock throughout, so two inits cannot race.
+func start(cfg *initConfig) error {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	if state != nil {
+		return tt.NewValidationError("init", "", "already initialized: call tasker_shutdown before initializing again")
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	pc, err := cfg.poolConfig()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.connectTimeout())
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return tt.NewValidationError("init", "database_url", "%v", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return store.InterpretError("init: connect", err)
+	}
+	eng, err := engine.New(pool, cfg.engineConfig())
+	if err != nil {
+		pool.Close()
+		return tt.NewValidationError("init", "", "%v", err)
+	}
+	if cfg.GOMAXPROCS > 0 {
+		runtime.GOMAXPROCS(cfg.GOMAXPROCS)
+	}
+	if cfg.MemoryLimitBytes > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimitBytes)
+	}
+	state = &engineState{engine: eng, pool: pool, defaultTimeout: cfg.defaultTimeout()}
+	return nil
+}
+
+// stop detaches the state and closes its pool, waiting up to timeout for
+// connections in use to come back. Calls already running keep their engine
+// and finish (or fail) on their own; new calls get not_initialized.
+func stop(timeout time.Duration) error {
+	stateMu.Lock()
+	s := state
+	state = nil
+	stateMu.Unlock()
+	if s == nil {
+		return notInitializedError{}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { _ = recover() }() // a panic here must not kill the host
+		s.pool.Close()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(timeout):
+		return &tt.TimeoutError{Op: "shutdown", Err: context.DeadlineExceeded}
+	}
+}
