@@ -3,6 +3,8 @@ package main
 // #include <stdint.h>
 import "C"
 
+import "time"
+
 // The read-only engine exports, taking a task id. Each: guard, prepareID,
 // one engine call, finish.
 
@@ -60,4 +62,25 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+//export tasker_ping
+func tasker_ping(sleep_ms C.int64_t, timeout_ms C.int64_t, err_out **C.char) (rc C.int) {
+	defer guard(&rc, err_out)
+	if err_out != nil {
+		*err_out = nil
+	}
+	s, err := current()
+	if err != nil {
+		return fail(err_out, err)
+	}
+	ctx, cancel, err := s.withTimeout(timeout_ms)
+	if err != nil {
+		return fail(err_out, err)
+	}
+	defer cancel()
+	if err := s.engine.Ping(ctx, time.Duration(sleep_ms)*time.Millisecond); err != nil {
+		return fail(err_out, err)
+	}
+	return rcOK
 }

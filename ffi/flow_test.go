@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -243,4 +245,28 @@ func TestReleaseFlow(t *testing.T) {
 	require.Len(t, batch2.Steps, 1)
 	require.Equal(t, s.WorkflowStepID, batch2.Steps[0].WorkflowStepID)
 	require.Equal(t, 1, batch2.Steps[0].Attempts)
+}
+
+// tasker_ping is a health check; with a server-side wait it honours the
+// call's timeout, and concurrent callers do not wait for one another.
+func TestPing(t *testing.T) {
+	checkHandles(t)
+	requireOK(t, callPing(0, 0))
+	requireErr(t, callPing(-1, 0), rcValidation, "validation", "sleep_ms: must be within 0..60000, got -1")
+
+	start := time.Now()
+	requireErr(t, callPing(5000, 100), rcTimeout, "timeout", "timed out")
+	require.Less(t, time.Since(start), 2*time.Second, "the timeout is honoured")
+
+	start = time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			requireOK(t, callPing(300, 5000))
+		}()
+	}
+	wg.Wait()
+	require.Less(t, time.Since(start), 1000*time.Millisecond, "4 concurrent 300 ms pings overlap")
 }

@@ -117,6 +117,12 @@ func callShutdown(timeoutMs int64) abiCall {
 	return abiCall{rc: int(rc), errJSON: takeString(e)}
 }
 
+func callPing(sleepMs, timeoutMs int64) abiCall {
+	var e *C.char
+	rc := tasker_ping(C.int64_t(sleepMs), C.int64_t(timeoutMs), &e)
+	return abiCall{rc: int(rc), errJSON: takeString(e)}
+}
+
 func callHandleJSON(h uint64) (string, abiCall) {
 	var out, e *C.char
 	var n C.int64_t

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
@@ -66,4 +67,17 @@ func (e *Engine) requireTask(ctx context.Context, op string, taskID int64) error
 		return &tt.NotFoundError{Kind: "task", Key: itoa(taskID)}
 	}
 	return nil
+}
+
+// maxPingSleep bounds the server-side wait of Ping.
+const maxPingSleep = time.Minute
+
+// Ping checks the database answers, optionally waiting sleep on the server
+// (a health check with 0; with a wait, a way to show that concurrent callers
+// do not block one another).
+func (e *Engine) Ping(ctx context.Context, sleep time.Duration) error {
+	if sleep < 0 || sleep > maxPingSleep {
+		return tt.NewValidationError("ping", "sleep_ms", "must be within 0..%d, got %d", maxPingSleep.Milliseconds(), sleep.Milliseconds())
+	}
+	return store.InterpretError("ping", store.Ping(ctx, e.pool, sleep.Milliseconds()))
 }

@@ -79,3 +79,9 @@ func SetTransitionMetadata(ctx context.Context, tx DBTX, meta []byte) error {
 	_, err := tx.Exec(ctx, "SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
 	return err
 }
+
+// Ping makes one round trip to the server, waiting there sleepMS milliseconds.
+func Ping(ctx context.Context, db DBTX, sleepMS int64) error {
+	_, err := db.Exec(ctx, sqlOf("Ping"), sleepMS)
+	return err
+}

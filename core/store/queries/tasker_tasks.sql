@@ -63,3 +63,8 @@ SELECT task_id, named_task_id, status, total_steps, pending_steps, in_progress_s
 
 -- name: TaskExists
 SELECT EXISTS (SELECT 1 FROM tasker_tasks WHERE task_id = $1);
+
+-- name: Ping
+-- A round trip to the server that waits $1 milliseconds there: a health check
+-- (0) and a way to prove callers do not block each other while they wait.
+SELECT pg_sleep($1::float8 / 1000);
