@@ -1,0 +1,97 @@
+# frozen_string_literal: true
+
+# tasker_core: workflow orchestration for Ruby on a Go engine and PostgreSQL.
+#
+# Requiring this file loads only Ruby. The native library (libtasker_core.so)
+# is loaded on the first call that needs it (DESIGN Rule 3), so a Puma master
+# with preload_app! can require the gem and define handlers, and each forked
+# worker loads its own copy of the Go runtime.
+require "json"
+require "monitor"
+require "time"
+
+require_relative "tasker_core/version"
+require_relative "tasker_core/errors"
+require_relative "tasker_core/config"
+require_relative "tasker_core/fork_guard"
+require_relative "tasker_core/native"
+require_relative "tasker_core/native/handle"
+require_relative "tasker_core/types"
+require_relative "tasker_core/json_encoder"
+require_relative "tasker_core/class_resolver"
+require_relative "tasker_core/events"
+require_relative "tasker_core/engine"
+require_relative "tasker_core/execution/task"
+require_relative "tasker_core/execution/sequence"
+require_relative "tasker_core/execution/step"
+require_relative "tasker_core/step_handler/base"
+require_relative "tasker_core/task_handler/template"
+require_relative "tasker_core/task_handler/base"
+require_relative "tasker_core/orchestration_manager"
+require_relative "tasker_core/step_runner"
+require_relative "tasker_core/worker/heartbeat"
+require_relative "tasker_core/worker/backlog"
+require_relative "tasker_core/worker"
+require_relative "tasker_core/testing"
+
+module TaskerCore
+  @config = Config.new
+  @config_lock = Mutex.new
+
+  class << self
+    def config
+      @config
+    end
+
+    # Yields the Config; see Config::DEFAULTS. Engine settings apply when the
+    # library is first loaded (or after TaskerCore.shutdown).
+    def configure
+      @config_lock.synchronize { yield @config }
+      @config
+    end
+
+    def logger
+      @config.logger
+    end
+
+    # Subscribes to a lifecycle event; raises ArgumentError listing the valid
+    # names for an unknown one. Returns the block (for Events.unsubscribe).
+    def on(event, &block)
+      Events.subscribe(event, &block)
+    end
+
+    # Registers the YAML template at path (see TaskHandler::Base.from_yaml).
+    def register_template(path)
+      TaskHandler::Base.from_yaml(path)
+    end
+
+    # Applies the database migrations (blocks).
+    def migrate
+      Engine.migrate
+    end
+
+    # A health check: one round trip to the database (optionally waiting
+    # sleep_ms there with pg_sleep), bounded by timeout_ms (nil: the
+    # configured call_timeout_ms; 0: the engine's default of 30 s). Returns
+    # the round trip's wall time in seconds; raises TaskerCore::DatabaseError
+    # (server unreachable), TimeoutError or ValidationError (sleep_ms outside
+    # 0..60000). The GVL is released while it waits, so other threads keep
+    # running. Like any engine call it loads and initializes the library on
+    # first use (not timed), so don't call it in a forking server's master.
+    #
+    #   get("/health") { TaskerCore.ping(timeout_ms: 1_000); "ok" }
+    def ping(sleep_ms: 0, timeout_ms: nil)
+      Native.ensure_ready!
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      Engine.ping(sleep_ms: sleep_ms, timeout_ms: timeout_ms)
+      Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+    end
+
+    # Closes the engine's pool (blocks up to timeout_ms).
+    def shutdown(timeout_ms: 5_000)
+      Native.shutdown(timeout_ms: timeout_ms)
+    end
+  end
+end
+
+require_relative "tasker_core/railtie" if defined?(Rails::Railtie)

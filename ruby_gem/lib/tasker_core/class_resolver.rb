@@ -1,0 +1,27 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # Resolves "Billing::ChargeCard" to the class with Object.const_get, one
+  # segment at a time (no eval, no autoload surprises from a bad string).
+  module ClassResolver
+    SEGMENT = /\A[A-Z][A-Za-z0-9_]*\z/
+
+    module_function
+
+    # Returns the constant, or raises NameError with a readable message.
+    def resolve(name)
+      segments = name.to_s.delete_prefix("::").split("::")
+      if segments.empty? || !segments.all? { |s| SEGMENT.match?(s) }
+        raise NameError, "#{name.inspect} is not a class name (expected e.g. \"Billing::ChargeCard\")"
+      end
+
+      segments.reduce(Object) do |scope, segment|
+        unless scope.is_a?(Module) && scope.const_defined?(segment, scope.equal?(Object))
+          raise NameError, "uninitialized constant #{name} (#{segment} is not defined in #{scope})"
+        end
+
+        scope.const_get(segment, scope.equal?(Object))
+      end
+    end
+  end
+end

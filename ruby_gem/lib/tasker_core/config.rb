@@ -1,0 +1,93 @@
+# frozen_string_literal: true
+
+require "logger"
+
+module TaskerCore
+  # The gem's settings. Read DEFAULTS top to bottom; change them with
+  # TaskerCore.configure { |c| c.database_url = "..." }. Settings marked
+  # (engine) reach the library through tasker_init when it is first loaded;
+  # changing them afterwards has no effect until TaskerCore.shutdown.
+  class Config
+    DEFAULTS = {
+      database_url: nil,            # (engine) PostgreSQL URL; else ENV["TASKER_DATABASE_URL"], else ENV["DATABASE_URL"]
+      pool_size: 10,                # (engine) connections in this process's pool: size it to your thread count
+      gomaxprocs: nil,              # (engine) Go threads; nil leaves Go's default
+      memory_limit_bytes: nil,      # (engine) soft cap on the Go heap
+      log_level: "warn",            # (engine) "debug" | "info" | "warn" | "error"
+      default_timeout_ms: 30_000,   # (engine) deadline of a call that gives none
+      default_lease_ms: 30_000,     # (engine) claim lease when a worker gives none
+      connect_timeout_ms: 10_000,   # (engine)
+      backoff: nil,                 # (engine) {base_ms:, multiplier:, max_ms:, jitter_fraction:}
+      call_timeout_ms: 0,           # per-call timeout passed to every export; 0 = the engine's default
+      logger: nil,                  # a Logger; nil logs warnings to $stderr
+      worker_threads: 2,            # TaskerCore::Worker defaults
+      worker_batch_size: 10,
+      worker_lease_ms: 30_000,
+      worker_poll_interval: 0.5,
+      worker_namespaces: [],        # [] = every namespace
+      template_paths: []            # YAML templates the CLI worker registers
+    }.freeze
+
+    ENGINE_KEYS = %i[database_url pool_size gomaxprocs memory_limit_bytes log_level default_timeout_ms
+                     default_lease_ms connect_timeout_ms backoff].freeze
+
+    DEFAULTS.each_key do |key|
+      next if key == :logger
+
+      define_method(key) { @values[key] }
+      define_method(:"#{key}=") { |value| @values[key] = value }
+    end
+
+    def initialize(**overrides)
+      @values = DEFAULTS.dup
+      overrides.each { |k, v| self[k] = v }
+    end
+
+    def [](key)
+      @values.fetch(key.to_sym) { raise ArgumentError, unknown(key) }
+    end
+
+    def []=(key, value)
+      raise ArgumentError, unknown(key) unless @values.key?(key.to_sym)
+
+      @values[key.to_sym] = value
+    end
+
+    def resolved_database_url
+      database_url || ENV["TASKER_DATABASE_URL"] || ENV.fetch("DATABASE_URL", nil)
+    end
+
+    def logger
+      @values[:logger] ||= Logger.new($stderr, level: Logger::WARN, progname: "tasker_core")
+    end
+
+    def logger=(logger)
+      @values[:logger] = logger
+    end
+
+    # The JSON object for tasker_init: engine keys that are set.
+    def engine_config
+      url = resolved_database_url
+      if url.nil? || url.empty?
+        raise NotInitializedError.new(
+          "no database URL: set TaskerCore.configure { |c| c.database_url = \"postgres://...\" } " \
+          "or ENV[\"DATABASE_URL\"] (read when the process started)", code: "not_initialized"
+        )
+      end
+      ENGINE_KEYS.each_with_object({}) { |k, h| h[k] = @values[k] unless @values[k].nil? }.merge(database_url: url)
+    end
+
+    # Leaves out the logger and the password so logs stay readable and safe.
+    def inspect
+      shown = @values.reject { |k, _| k == :logger }
+      shown[:database_url] = shown[:database_url].to_s.sub(%r{//([^:/@]+):[^@]*@}, '//\1:***@') if shown[:database_url]
+      "#<TaskerCore::Config #{shown.inspect}>"
+    end
+
+    private
+
+    def unknown(key)
+      "unknown setting #{key.inspect}; valid settings: #{DEFAULTS.keys.join(', ')}"
+    end
+  end
+end

@@ -1,0 +1,123 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # The engine's operations as Ruby methods: each validates its input with
+  # Types::FFIInputs, encodes it, calls the library through Native.call and
+  # returns a parsed Hash or a Types::FFIOutputs value. Every method blocks
+  # on the database (the GVL is released meanwhile) and raises a
+  # TaskerCore::Error subclass on failure.
+  module Engine
+    In = Types::FFIInputs
+    Out = Types::FFIOutputs
+
+    module_function
+
+    # Applies the embedded migrations; returns {"applied" => [...], "current_version" => n}.
+    def migrate
+      Native.call(:tasker_migrate, timeout_ms)
+    end
+
+    # Registers a template spec (Types::FFIInputs::Template); returns the
+    # TemplateResult Hash. The library validates the DAG.
+    def register_template(spec)
+      json_call(:register_template, :tasker_template_register, In::Template, spec)
+    end
+
+    # Creates a task; returns an InitializeResult. Raises ValidationError,
+    # NotFoundError (unknown template), DuplicateTaskError.
+    def initialize_task(request)
+      OrchestrationManager.instance.flush_pending!
+      Out::InitializeResult.from_h(json_call(:initialize_task, :tasker_task_initialize, In::TaskRequest, request))
+    end
+
+    # Leases up to params[:limit] ready steps; returns [ClaimedStep].
+    def claim(params)
+      json_call(:claim, :tasker_step_claim, In::Claim, params).fetch("steps").map { |s| Out::ClaimedStep.from_h(s) }
+    end
+
+    # Leases one named step; raises NotReadyError (#reason) when it cannot run.
+    def claim_one(params)
+      Out::ClaimedStep.from_h(json_call(:claim_one, :tasker_step_claim_one, In::ClaimOne, params))
+    end
+
+    def heartbeat(params)
+      json_call(:heartbeat, :tasker_step_heartbeat, In::Heartbeat, params)
+    end
+
+    # Reports success; params[:results] must be JSON-encodable (JSONEncoder).
+    def complete(params)
+      json_call(:complete_step, :tasker_step_complete, In::StepCompletion, params)
+    end
+
+    def fail(params)
+      json_call(:fail_step, :tasker_step_fail, In::StepFailure, params)
+    end
+
+    # Gives back a claimed step this process will not run (a worker
+    # stopping): the step is pending again at once and the claim's attempt
+    # does not count. params: {step_id:, claim_token:, reason?:}, as a Hash
+    # or as keywords; timeout_ms overrides the configured call timeout.
+    # Returns the StepResult Hash; raises StaleClaimError when the token no
+    # longer holds the step.
+    def release_step(params = nil, timeout_ms: nil, **keywords)
+      json_call(:release_step, :tasker_step_release, In::Release, params || keywords, timeout_ms: timeout_ms)
+    end
+
+    # One database round trip (a health check), waiting sleep_ms there.
+    # timeout_ms nil uses TaskerCore.config.call_timeout_ms.
+    def ping(sleep_ms: 0, timeout_ms: nil)
+      timeout_ms ||= self.timeout_ms
+      { sleep_ms: sleep_ms, timeout_ms: timeout_ms }.each do |name, value|
+        raise ValidationError, "ping: #{name} must be an Integer, got #{value.inspect}" unless value.is_a?(Integer)
+      end
+      Native.ping(sleep_ms, timeout_ms)
+    end
+
+    def resolve_step(params)
+      json_call(:resolve_step, :tasker_step_resolve, In::ResolveStep, params)
+    end
+
+    def cancel_task(params)
+      Out::TaskHandleResult.from_h(json_call(:cancel_task, :tasker_task_cancel, In::TaskAction, params))
+    end
+
+    def retry_task(params)
+      Out::TaskHandleResult.from_h(json_call(:retry_task, :tasker_task_retry, In::TaskAction, params))
+    end
+
+    def task_status(task_id)
+      Out::TaskHandleResult.from_h(id_call(:task_status, :tasker_task_status, task_id))
+    end
+
+    def execution_context(task_id)
+      Out.deep_freeze(id_call(:execution_context, :tasker_task_execution_context, task_id))
+    end
+
+    def step_readiness(task_id)
+      Out.deep_freeze(id_call(:step_readiness, :tasker_step_readiness, task_id).fetch("steps"))
+    end
+
+    # {workflow_step_id => level}
+    def dependency_levels(task_id)
+      id_call(:dependency_levels, :tasker_dependency_levels, task_id).fetch("levels")
+        .to_h { |l| [l["workflow_step_id"], l["dependency_level"]] }
+    end
+
+    def json_call(operation, function, type, input, timeout_ms: nil)
+      params = In.validate!(operation, type, input)
+      Native.call(function, JSONEncoder.encode!(params, what: operation.to_s), timeout_ms || self.timeout_ms)
+    end
+
+    def id_call(operation, function, id)
+      unless id.is_a?(Integer) && id.positive?
+        raise ValidationError, "#{operation}: task_id must be a positive Integer, got #{id.inspect}"
+      end
+
+      Native.call(function, id, timeout_ms)
+    end
+
+    def timeout_ms
+      TaskerCore.config.call_timeout_ms
+    end
+  end
+end

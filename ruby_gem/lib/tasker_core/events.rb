@@ -1,0 +1,52 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # Lifecycle events, named as in the original Tasker. Subscribe with
+  # TaskerCore.on("step.failed") { |payload| ... }; when ActiveSupport is
+  # loaded each event is also instrumented as "tasker_core.<name>". A
+  # subscriber that raises is logged with the event name; the others still run.
+  module Events
+    NAMES = %w[
+      task.initialize_requested task.start_requested task.completed task.failed task.retry_requested
+      task.cancelled task.resolved_manually
+      step.initialize_requested step.execution_requested step.before_handle step.handle step.completed
+      step.failed step.retry_requested step.max_retries_reached step.cancelled step.resolved_manually
+    ].freeze
+
+    @subscribers = Hash.new { |h, k| h[k] = [] }
+    @lock = Mutex.new
+
+    class << self
+      # Adds a subscriber block; raises ArgumentError for an unknown name.
+      def subscribe(name, &block)
+        name = name.to_s
+        raise ArgumentError, "Invalid event name: #{name.inspect}; valid names: #{NAMES.join(', ')}" unless NAMES.include?(name)
+        raise ArgumentError, "TaskerCore.on(#{name.inspect}) needs a block" unless block
+
+        @lock.synchronize { @subscribers[name] = [*@subscribers[name], block].freeze }
+        block
+      end
+
+      def unsubscribe(name, block)
+        @lock.synchronize { @subscribers[name.to_s] = (@subscribers[name.to_s] - [block]).freeze }
+      end
+
+      def publish(name, payload)
+        raise ArgumentError, "Invalid event name: #{name.inspect}" unless NAMES.include?(name)
+
+        payload = payload.merge(event: name).freeze
+        ActiveSupport::Notifications.instrument("tasker_core.#{name}", payload) if defined?(ActiveSupport::Notifications)
+        @subscribers.fetch(name, []).each do |subscriber|
+          subscriber.call(payload)
+        rescue StandardError => e
+          TaskerCore.logger.error("tasker_core: subscriber of #{name} raised #{e.class}: #{e.message}")
+        end
+        nil
+      end
+
+      def clear!
+        @lock.synchronize { @subscribers.clear }
+      end
+    end
+  end
+end

@@ -1,0 +1,87 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  module Native
+    # The one path from a status code and error JSON to a TaskerCore::Error
+    # (#check!), and the reading and freeing of what the library returns:
+    # handles (read as JSON or as a hot scalar) and malloc'd strings.
+    class << self
+      # Runs an export returning a handle, reads the handle's JSON, frees the
+      # handle, and returns the parsed Hash. Blocks (GVL released) on the
+      # database for exports in JSON_CALLS and ID_CALLS.
+      def call(function, *args)
+        handle = call_handle(function, *args)
+        begin
+          handle_json(handle)
+        ensure
+          handle_free(handle)
+        end
+      end
+
+      # Runs an export returning a handle and returns the handle (an Integer)
+      # for the caller to read and free (see Native::Handle for a kept one).
+      def call_handle(function, *args)
+        ensure_ready!
+        out = FFI::MemoryPointer.new(:uint64)
+        err = FFI::MemoryPointer.new(:pointer)
+        rc = public_send(function, *args, out, err)
+        check!(rc, err, function)
+        out.read_uint64
+      end
+
+      def handle_json(handle)
+        out = FFI::MemoryPointer.new(:pointer)
+        len = FFI::MemoryPointer.new(:int64)
+        err = FFI::MemoryPointer.new(:pointer)
+        check!(tasker_handle_json(handle, out, len, err), err, :tasker_handle_json)
+        JSON.parse(take_string(out.read_pointer, len.read_int64), max_nesting: false)
+      end
+
+      def handle_int64(handle, field)
+        out = FFI::MemoryPointer.new(:int64)
+        err = FFI::MemoryPointer.new(:pointer)
+        check!(tasker_handle_int64(handle, field.to_s, out, err), err, :tasker_handle_int64)
+        out.read_int64
+      end
+
+      def handle_free(handle)
+        err = FFI::MemoryPointer.new(:pointer)
+        check!(tasker_handle_free(handle, err), err, :tasker_handle_free)
+        nil
+      end
+
+      # Raises the TaskerCore::Error for rc != 0, reading and freeing *err.
+      def check!(rc, err_pointer, operation)
+        return if rc.zero?
+
+        raw = err_pointer && !err_pointer.null? ? take_string(err_pointer.read_pointer) : nil
+        payload = raw && (JSON.parse(raw) rescue { "message" => raw }) # rubocop:disable Style/RescueModifier
+        raise Error.from_status(rc, payload, operation: operation)
+      end
+
+      private
+
+      # Reads a library-allocated string (length-delimited when len is given)
+      # as UTF-8 and frees it with tasker_string_free.
+      def take_string(pointer, len = nil)
+        return nil if pointer.null?
+
+        begin
+          (len ? pointer.read_string(len) : pointer.read_string).force_encoding(Encoding::UTF_8)
+        ensure
+          tasker_string_free(pointer)
+        end
+      end
+
+      # For exports shaped (char** out, int64_t* len_out) with no err_out.
+      def read_out_string(function)
+        out = FFI::MemoryPointer.new(:pointer)
+        len = FFI::MemoryPointer.new(:int64)
+        rc = public_send(function, out, len)
+        raise Error.from_status(rc, nil, operation: function) unless rc.zero?
+
+        take_string(out.read_pointer, len.read_int64)
+      end
+    end
+  end
+end

@@ -1,0 +1,37 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # Loaded only when Rails is. Takes the database URL from the app's
+  # environment (DATABASE_URL, else config/database.yml for Rails.env) unless
+  # TaskerCore.configure set one, uses Rails.logger, and adds the rake tasks
+  # tasker_core:migrate and tasker_core:worker. It never loads the native
+  # library: that happens on first use, after any fork.
+  class Railtie < Rails::Railtie
+    config.before_initialize do
+      TaskerCore.config.logger ||= Rails.logger if Rails.logger
+    end
+
+    initializer "tasker_core.database_url" do |app|
+      next if TaskerCore.config.database_url
+
+      TaskerCore.config.database_url = TaskerCore::Railtie.database_url(app)
+    end
+
+    rake_tasks do
+      load File.expand_path("tasks/tasker_core.rake", __dir__)
+    end
+
+    # DATABASE_URL, else the primary database of config/database.yml as a URL.
+    def self.database_url(app)
+      return ENV["DATABASE_URL"] if ENV["DATABASE_URL"] && !ENV["DATABASE_URL"].empty?
+
+      db = app.config.database_configuration[Rails.env.to_s] rescue nil # rubocop:disable Style/RescueModifier
+      db = db["primary"] if db.is_a?(Hash) && db["primary"].is_a?(Hash)
+      return nil unless db.is_a?(Hash)
+      return db["url"] if db["url"]
+
+      user = db["username"] ? "#{db['username']}#{db['password'] ? ":#{db['password']}" : ''}@" : ""
+      "postgres://#{user}#{db['host'] || 'localhost'}:#{db['port'] || 5432}/#{db['database']}"
+    end
+  end
+end

@@ -1,0 +1,87 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # Runs one claimed step: finds its task handler, calls the pre-instantiated
+  # step handler, and reports the outcome (complete with the results, or fail
+  # with the error). Used by Worker and Testing.handle_one_step.
+  class StepRunner
+    BACKTRACE_LINES = 50
+
+    def initialize(manager: OrchestrationManager.instance)
+      @manager = manager
+    end
+
+    # Blocks on the handler and on the report. Returns a StepHandleResult.
+    # Raises StaleClaimError when the claim was lost (lease expired).
+    def run(claimed)
+      payload = { task_id: claimed.task_id, step_id: claimed.workflow_step_id, step_name: claimed.step_name,
+                  attempts: claimed.attempts }
+      Events.publish("step.before_handle", payload)
+      begin
+        results = execute(claimed)
+        JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}")
+      rescue StandardError, ScriptError, SystemStackError => e
+        return report_failure(claimed, e, payload)
+      end
+      begin
+        report_success(claimed, results, payload)
+      rescue ValidationError => e # e.g. results larger than the library accepts
+        report_failure(claimed, e, payload)
+      end
+    end
+
+    private
+
+    def execute(claimed)
+      handler = @manager.handler_for(claimed.namespace, claimed.task_name, claimed.task_version)
+      task = Execution::Task.new(id: claimed.task_id, context: claimed.task_context, namespace: claimed.namespace,
+                                 name: claimed.task_name, version: claimed.task_version)
+      step = Execution::Step.new(id: claimed.workflow_step_id, name: claimed.step_name, attempts: claimed.attempts,
+                                 retry_limit: claimed.retry_limit, retryable: claimed.retryable,
+                                 config: claimed.handler_config, inputs: claimed.inputs)
+      handler.process_step_with_handler(task, Execution::Sequence.new(claimed.dependency_results), step)
+    end
+
+    def report_success(claimed, results, payload)
+      json = Engine.complete(step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results)
+      out = Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))
+      Events.publish("step.handle", payload)
+      Events.publish("step.completed", payload)
+      publish_task(out)
+      out
+    end
+
+    def report_failure(claimed, error, payload)
+      failure = describe(error)
+      params = { step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, error: failure }
+      params[:permanent] = true if error.is_a?(PermanentError)
+      params[:backoff_seconds] = error.retry_after.to_f if error.is_a?(RetryableError) && error.retry_after
+      json = Engine.fail(params)
+      out = Types::FFIOutputs::StepHandleResult.from_step_result(json, error: Types::FFIOutputs.deep_freeze(failure.transform_keys(&:to_s)))
+      failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status)
+      Events.publish("step.failed", failed)
+      Events.publish(out.status == "waiting_for_retry" ? "step.retry_requested" : "step.max_retries_reached", failed)
+      publish_task(out)
+      out
+    end
+
+    # The failure as the engine stores it (jsonb): valid UTF-8, and a NUL,
+    # which jsonb cannot hold, written out as the six characters \u0000.
+    def describe(error)
+      { class: storable(error.class.name || error.class.inspect),
+        message: storable(error.message.to_s),
+        backtrace: Array(error.backtrace).first(BACKTRACE_LINES).map { |l| storable(l) } }
+    end
+
+    def storable(text)
+      text.encode(Encoding::UTF_8, invalid: :replace, undef: :replace).gsub("\u0000", "\\u0000")
+    end
+
+    def publish_task(out)
+      case out.task_status
+      when "complete" then Events.publish("task.completed", task_id: out.task_id)
+      when "error" then Events.publish("task.failed", task_id: out.task_id, step_name: out.step_name)
+      end
+    end
+  end
+end

@@ -1,0 +1,78 @@
+# frozen_string_literal: true
+
+require "yaml"
+
+module TaskerCore
+  module TaskHandler
+    # Reads a task template YAML (the original Tasker's shape) and turns it
+    # into the library's TemplateSpec. Raises ValidationError naming the file
+    # and the problem.
+    module Template
+      S = Types::Strict
+
+      StepTemplate = Types::Hash.schema(
+        name: S::String.constrained(min_size: 1),
+        handler_class: S::String.constrained(min_size: 1),
+        description?: S::String,
+        handler_config?: S::Hash,
+        depends_on_step?: S::String | S::Nil,
+        depends_on_steps?: S::Array.of(S::String),
+        default_retryable?: S::Bool,
+        default_retry_limit?: S::Integer.constrained(gteq: 0),
+        dependent_system?: S::String,
+        skippable?: S::Bool,
+        custom_events?: S::Array
+      ).strict.with_key_transform(&:to_sym)
+
+      Document = Types::Hash.schema(
+        name: S::String.constrained(min_size: 1),
+        namespace_name: S::String.constrained(min_size: 1),
+        version: S::String.constrained(min_size: 1),
+        task_handler_class?: S::String,
+        module_namespace?: S::String | S::Nil,
+        description?: S::String,
+        identity_strategy?: Types::IdentityStrategy,
+        schema?: S::Hash,
+        default_dependent_system?: S::String,
+        named_steps?: S::Array,
+        step_templates: S::Array.of(StepTemplate).constrained(min_size: 1)
+      ).strict.with_key_transform(&:to_sym)
+
+      module_function
+
+      # Parses and validates; returns the document with symbol keys.
+      def load(path: nil, yaml: nil, source: nil)
+        source ||= path || "(inline template)"
+        text = yaml || File.read(path)
+        data = YAML.safe_load(text, aliases: true)
+        raise ValidationError, "template #{source}: expected a mapping at the top, got #{data.class}" unless data.is_a?(Hash)
+
+        Types::FFIInputs.validate!("template #{source}", Document, data)
+      rescue Psych::SyntaxError, Psych::DisallowedClass => e
+        raise ValidationError, "template #{source}: invalid YAML: #{e.message}"
+      rescue Errno::ENOENT, Errno::EACCES => e
+        raise ValidationError, "template #{source}: cannot read: #{e.message}"
+      end
+
+      # The TemplateSpec Hash for tasker_template_register.
+      def to_spec(doc)
+        spec = { namespace: doc[:namespace_name], name: doc[:name], version: doc[:version],
+                 steps: doc[:step_templates].map { |st| step_spec(st) } }
+        spec[:description] = doc[:description] if doc[:description]
+        spec[:identity_strategy] = doc[:identity_strategy] if doc[:identity_strategy]
+        spec[:context_schema] = doc[:schema] if doc[:schema]
+        spec
+      end
+
+      def step_spec(st)
+        deps = [st[:depends_on_step], *st[:depends_on_steps]].compact.uniq
+        spec = { name: st[:name], handler: st[:handler_class], depends_on: deps }
+        spec[:description] = st[:description] if st[:description]
+        spec[:handler_config] = st[:handler_config] if st[:handler_config]
+        spec[:retryable] = st[:default_retryable] unless st[:default_retryable].nil?
+        spec[:retry_limit] = st[:default_retry_limit] unless st[:default_retry_limit].nil?
+        spec
+      end
+    end
+  end
+end

@@ -1,0 +1,18 @@
+# frozen_string_literal: true
+
+namespace :tasker_core do
+  desc "Apply tasker_core's database migrations"
+  task migrate: :environment do
+    result = TaskerCore.migrate
+    puts "tasker_core schema at version #{result['current_version']}"
+  end
+
+  desc "Run a tasker_core worker (THREADS, NAMESPACES=a,b, DEADLINE) until TERM/INT"
+  task worker: :environment do
+    Rails.application.eager_load!
+    opts = {}
+    opts[:threads] = Integer(ENV["THREADS"]) if ENV["THREADS"]
+    opts[:namespaces] = ENV["NAMESPACES"].split(",") if ENV["NAMESPACES"]
+    TaskerCore::Worker.new(**opts).run(deadline: Float(ENV.fetch("DEADLINE", "25")))
+  end
+end

@@ -1,0 +1,96 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  module Types
+    # Strict hash schemas for every input that crosses into the library. Keys
+    # may be strings or symbols; a trailing ? marks an optional key; unknown
+    # keys are errors. FFIInputs.validate!(:initialize_task, TaskRequest, h)
+    # re-raises dry-types errors as TaskerCore::ValidationError prefixed with
+    # the operation.
+    module FFIInputs
+      S = Types::Strict
+
+      def self.schema(keys)
+        Types::Hash.schema(keys).strict.with_key_transform(&:to_sym)
+      end
+
+      TaskRequest = schema(
+        namespace: S::String.constrained(min_size: 1),
+        name: S::String.constrained(min_size: 1),
+        version?: S::String,
+        context: Types::JSONObject,
+        initiator?: S::String,
+        source_system?: S::String,
+        reason?: S::String,
+        tags?: S::Array.of(S::String),
+        priority?: S::Integer,
+        idempotency_key?: S::String,
+        identity_strategy?: Types::IdentityStrategy
+      )
+
+      StepSpec = schema(
+        name: S::String.constrained(min_size: 1),
+        description?: S::String,
+        handler: S::String.constrained(min_size: 1),
+        handler_config?: Types::JSONObject,
+        depends_on?: S::Array.of(S::String),
+        retryable?: S::Bool,
+        retry_limit?: S::Integer.constrained(gteq: 0)
+      )
+
+      Template = schema(
+        namespace: S::String.constrained(min_size: 1),
+        name: S::String.constrained(min_size: 1),
+        version: S::String.constrained(min_size: 1),
+        description?: S::String,
+        identity_strategy?: Types::IdentityStrategy,
+        context_schema?: Types::JSONObject,
+        steps: S::Array.of(StepSpec).constrained(min_size: 1)
+      )
+
+      Claim = schema(
+        namespaces?: S::Array.of(S::String.constrained(min_size: 1)),
+        limit: S::Integer.constrained(gteq: 1, lteq: 1000),
+        worker_id: S::String.constrained(min_size: 1),
+        lease_ms?: S::Integer.constrained(gteq: 1)
+      )
+
+      ClaimOne = schema(
+        step_id: Types::PositiveId,
+        worker_id: S::String.constrained(min_size: 1),
+        lease_ms?: S::Integer.constrained(gteq: 1)
+      )
+
+      Heartbeat = schema(step_id: Types::PositiveId, claim_token: S::String, lease_ms?: S::Integer.constrained(gteq: 1))
+
+      StepCompletion = schema(step_id: Types::PositiveId, claim_token: S::String, results: Types::Any)
+
+      StepError = schema(class?: S::String, message: S::String, backtrace?: S::Array.of(S::String))
+
+      StepFailure = schema(
+        step_id: Types::PositiveId,
+        claim_token: S::String,
+        error: StepError,
+        permanent?: S::Bool,
+        backoff_seconds?: S::Float | S::Integer
+      )
+
+      Release = schema(step_id: Types::PositiveId, claim_token: S::String, reason?: S::String)
+
+      ResolveStep = schema(step_id: Types::PositiveId, reason?: S::String, results?: Types::Any)
+      TaskAction = schema(task_id: Types::PositiveId, reason?: S::String)
+
+      # Returns the validated, symbol-keyed hash; raises ValidationError.
+      def self.validate!(operation, type, input)
+        unless input.is_a?(::Hash)
+          raise ValidationError.new("#{operation}: expected a Hash, got #{input.class}",
+                                    details: { "operation" => operation.to_s })
+        end
+        type.call(input)
+      rescue Dry::Types::CoercionError, Dry::Types::ConstraintError, Dry::Types::SchemaError,
+             Dry::Types::MissingKeyError, Dry::Types::UnknownKeysError => e
+        raise ValidationError.new("#{operation}: #{e.message}", details: { "operation" => operation.to_s })
+      end
+    end
+  end
+end

@@ -1,0 +1,148 @@
+# frozen_string_literal: true
+
+# Bad input through the Ruby API raises the named TaskerCore error and
+# writes nothing.
+RSpec.describe "bad input" do
+  def count(table)
+    SpecDatabase.query("SELECT count(*) FROM #{table}").to_i
+  end
+
+  def expect_nothing_written
+    before = %w[tasker_tasks tasker_workflow_steps tasker_named_tasks].to_h { |t| [t, count(t)] }
+    yield
+    expect(before.keys.to_h { |t| [t, count(t)] }).to eq(before)
+  end
+
+  let(:handler) { Workflows.handler(:linear) }
+
+  describe "initialize_task" do
+    it "names a missing key with the operation" do
+      expect_nothing_written do
+        expect { TaskerCore::Engine.initialize_task(name: "x", context: {}) }
+          .to raise_error(TaskerCore::ValidationError, "initialize_task: :namespace is missing in Hash input")
+      end
+    end
+
+    it "rejects wrong types, unknown keys and unknown identity strategies" do
+      base = { namespace: "spec", name: "linear_wf", context: {} }
+      expect { TaskerCore::Engine.initialize_task(base.merge(context: [])) }
+        .to raise_error(TaskerCore::ValidationError, /initialize_task: .*:context/)
+      expect { TaskerCore::Engine.initialize_task(base.merge(colour: "red")) }
+        .to raise_error(TaskerCore::ValidationError, "initialize_task: unexpected keys [:colour] in Hash input")
+      expect { TaskerCore::Engine.initialize_task(base.merge(identity_strategy: "sometimes")) }
+        .to raise_error(TaskerCore::ValidationError, /identity_strategy.*included_in\?/)
+      expect { TaskerCore::Engine.initialize_task(base.merge(tags: [1])) }.to raise_error(TaskerCore::ValidationError, /:tags/)
+      expect { TaskerCore::Engine.initialize_task("nope") }
+        .to raise_error(TaskerCore::ValidationError, "initialize_task: expected a Hash, got String")
+    end
+
+    it "accepts string keys" do
+      handler
+      init = TaskerCore::Engine.initialize_task("namespace" => "spec", "name" => "linear_wf", "context" => { "a" => 1 })
+      expect(init.step_count).to eq(6)
+    end
+
+    it "raises NotFoundError for an unknown template" do
+      expect_nothing_written do
+        expect { TaskerCore::Engine.initialize_task(namespace: "spec", name: "no_such_template", context: {}) }
+          .to raise_error(TaskerCore::NotFoundError) { |e| expect(e.code).to eq("not_found") }
+      end
+    end
+
+    it "rejects a context that has no exact JSON form" do
+      expect_nothing_written do
+        expect { handler.initialize_task(context: { "x" => Float::NAN }) }
+          .to raise_error(TaskerCore::ValidationError, /not a finite number/)
+        expect { handler.initialize_task(context: { "x" => Object.new }) }
+          .to raise_error(TaskerCore::ValidationError, /cannot be encoded as JSON/)
+      end
+    end
+  end
+
+  describe "a NUL character (\\u0000)" do
+    it "in a task context (jsonb) is the engine's ValidationError naming the field, and nothing is written" do
+      expect_nothing_written do
+        expect { handler.initialize_task(context: { "ok" => "fine", "note" => "a\u0000b" }) }
+          .to raise_error(TaskerCore::ValidationError,
+                          /initialize_task: context\.note: string must not contain the escape \\u0000, which PostgreSQL's jsonb cannot store/) { |e|
+            expect(e.details["field"]).to eq("context.note")
+          }
+      end
+    end
+
+    it "in a template's handler_config (jsonb) is a ValidationError, and nothing is registered" do
+      yaml = Workflows.yaml("nul_config", { "a" => [] }).sub("shape: nul_config") { 'shape: "x\0y"' } # YAML's \0 is NUL
+      expect_nothing_written do
+        expect { TaskerCore::TaskHandler::Base.new(yaml: yaml) }.to raise_error(TaskerCore::ValidationError, /handler_config.*\\u0000/)
+      end
+    end
+  end
+
+  describe "templates" do
+    def template(yaml)
+      TaskerCore::TaskHandler::Base.new(yaml: yaml, register: false)
+    end
+
+    it "reports bad YAML with the problem" do
+      expect { template("name: [unclosed") }.to raise_error(TaskerCore::ValidationError, /invalid YAML/)
+      expect { template("- a list") }.to raise_error(TaskerCore::ValidationError, /expected a mapping/)
+    end
+
+    it "reports a missing key and an unknown step key" do
+      yaml = Workflows.yaml("t", { "a" => [] })
+      expect { template(yaml.sub(/^namespace_name.*$/, "")) }
+        .to raise_error(TaskerCore::ValidationError, /:namespace_name is missing in Hash input/)
+      expect { template(yaml.sub("handler_class:", "handler_klass:")) }.to raise_error(TaskerCore::ValidationError, /handler/)
+    end
+
+    it "names an unknown handler class and its step, before anything registers" do
+      yaml = Workflows.yaml("unknown_handler", { "a" => [] }, handler: "Nope::Missing")
+      expect_nothing_written do
+        expect { TaskerCore::TaskHandler::Base.new(yaml: yaml) }
+          .to raise_error(TaskerCore::ValidationError,
+                          /step_templates\[0\] \(a\): handler_class Nope::Missing is not defined/)
+      end
+      expect(TaskerCore::OrchestrationManager.instance.list).not_to include(a_string_including("unknown_handler"))
+      expect { template(Workflows.yaml("evil", { "a" => [] }, handler: "system('true')")) }
+        .to raise_error(TaskerCore::ValidationError, /is not a class name/)
+    end
+
+    it "raises the engine's ValidationError for a cycle or an unknown dependency, writing nothing" do
+      expect_nothing_written do
+        expect { TaskerCore::TaskHandler::Base.new(yaml: Workflows.yaml("cyclic", { "a" => ["b"], "b" => ["a"] })) }
+          .to raise_error(TaskerCore::ValidationError, /cycle/)
+        expect { TaskerCore::TaskHandler::Base.new(yaml: Workflows.yaml("dangling", { "a" => ["ghost"] })) }
+          .to raise_error(TaskerCore::ValidationError, /unknown step "ghost"/)
+      end
+      expect(TaskerCore::OrchestrationManager.instance.list).not_to include(a_string_including("cyclic"))
+    end
+  end
+
+  describe "steps" do
+    it "fails a step whose results cannot be encoded, recording why and storing no results" do
+      h = Workflows.handler("bad_result", { "only" => [] }, handler: "SpecHandlers::BadResult", retry_limit: 1)
+      %w[nan infinity object time symbol].each do |kind|
+        init = h.initialize_task(context: { "kind" => kind })
+        result = handle_one_step(init.step_id("only"))
+        expect(result.status).to eq("error")
+        expect(result.error["class"]).to eq("TaskerCore::JSONEncoder::EncodingError")
+        expect(result.error["message"]).to match(/results of step "only"/)
+        expect(TaskerCore::Engine.task_status(init.task_id).step("only").results).to be_nil
+      end
+    end
+
+    it "raises NotFoundError for an unknown step and ValidationError for a bad id" do
+      expect { handle_one_step(999_999_999) }.to raise_error(TaskerCore::NotFoundError)
+      expect { handle_one_step(-1) }.to raise_error(TaskerCore::ValidationError, /claim_one: .*:step_id/)
+      expect { TaskerCore::Engine.task_status("1") }.to raise_error(TaskerCore::ValidationError, /positive Integer/)
+    end
+
+    it "rejects a stale claim token" do
+      init = handler.initialize_task(context: {})
+      claimed = TaskerCore::Engine.claim_one(step_id: init.step_id("initialize_data"), worker_id: "spec")
+      TaskerCore::Engine.complete(step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: {})
+      expect { TaskerCore::Engine.complete(step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: {}) }
+        .to raise_error(TaskerCore::StaleClaimError)
+    end
+  end
+end
