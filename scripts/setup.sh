@@ -20,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/db.sh"
 # and Ruby with the gems Debian packages (RubyGems is not reachable here).
 TASKER_DEBIAN_PACKAGES=(
 	postgresql postgresql-contrib
-	gcc make
+	gcc libc6-dev make
 	ruby ruby-dev ruby-ffi ruby-dry-types ruby-rspec rake bundler puma ruby-rails ruby-activejob
 )
 
