@@ -93,11 +93,7 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 	}
 	var res tt.StepResult
 	err := store.InTx(ctx, e.pool, "resolve_step", func(tx pgx.Tx) error {
-		taskID, err := store.StepTaskID(ctx, tx, p.StepID)
-		if err != nil {
-			return err
-		}
-		task, err := store.TaskLock(ctx, tx, taskID)
+		task, err := store.TaskLockForStep(ctx, tx, p.StepID)
 		if err != nil {
 			return err
 		}

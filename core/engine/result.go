@@ -110,11 +110,7 @@ func (e *Engine) report(ctx context.Context, op string, stepID int64, token stri
 	fn func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error) (*tt.StepResult, error) {
 	var res tt.StepResult
 	err := store.InTx(ctx, e.pool, op, func(tx pgx.Tx) error {
-		taskID, err := store.StepTaskID(ctx, tx, stepID)
-		if err != nil {
-			return err
-		}
-		task, err := store.TaskLock(ctx, tx, taskID)
+		task, err := store.TaskLockForStep(ctx, tx, stepID)
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,17 @@ func TaskLock(ctx context.Context, db DBTX, taskID int64) (*LockedTask, error) {
 	return &t, err
 }
 
+// TaskLockForStep locks the task of a step, in one round trip; a step that
+// does not exist is a NotFoundError.
+func TaskLockForStep(ctx context.Context, db DBTX, stepID int64) (*LockedTask, error) {
+	var t LockedTask
+	err := db.QueryRow(ctx, sqlOf("TaskLockForStep"), stepID).Scan(&t.ID, &t.Status, &t.NamedTaskID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
+	}
+	return &t, err
+}
+
 // TaskLockSkipLocked locks a task row unless another transaction holds it;
 // ok is false then (or when the task does not exist).
 func TaskLockSkipLocked(ctx context.Context, db DBTX, taskID int64) (t *LockedTask, ok bool, err error) {

@@ -174,16 +174,6 @@ func StepLock(ctx context.Context, db DBTX, stepID int64) (*LockedStep, error) {
 	return &s, err
 }
 
-// StepTaskID returns the task of a step.
-func StepTaskID(ctx context.Context, db DBTX, stepID int64) (int64, error) {
-	var id int64
-	err := db.QueryRow(ctx, sqlOf("StepTaskID"), stepID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
-	}
-	return id, err
-}
-
 // StepHeartbeat extends a claim's lease; ok is false when the token does not
 // hold the step any more.
 func StepHeartbeat(ctx context.Context, db DBTX, stepID int64, token string, leaseMS int64) (expires time.Time, ok bool, err error) {

@@ -13,6 +13,13 @@ SELECT t.task_id, t.status, t.named_task_id
  WHERE t.task_id = $1
    FOR UPDATE;
 
+-- name: TaskLockForStep
+-- Locks the task of a step (not the step): reports lock the task first.
+SELECT t.task_id, t.status, t.named_task_id
+  FROM tasker_tasks t
+ WHERE t.task_id = (SELECT ws.task_id FROM tasker_workflow_steps ws WHERE ws.workflow_step_id = $1)
+   FOR UPDATE OF t;
+
 -- name: TaskLockSkipLocked
 SELECT t.task_id, t.status, t.named_task_id
   FROM tasker_tasks t

@@ -126,9 +126,6 @@ SELECT ws.workflow_step_id, ws.task_id, s.name, ws.status, coalesce(ws.claim_tok
  WHERE ws.workflow_step_id = $1
    FOR UPDATE OF ws;
 
--- name: StepTaskID
-SELECT task_id FROM tasker_workflow_steps WHERE workflow_step_id = $1;
-
 -- name: StepHeartbeat
 UPDATE tasker_workflow_steps
    SET lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
