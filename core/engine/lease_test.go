@@ -119,12 +119,14 @@ func TestHeartbeatExtendsLease(t *testing.T) {
 	ns := taskertest.Namespace(t)
 	taskertest.Start(t, e, leaseTemplate(ns, nil), nil)
 
-	s := claimOne(t, e, ns, "w1", 200)
-	hb, err := e.Heartbeat(ctx, &tt.HeartbeatParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, LeaseMS: 5000})
+	// The first lease is long enough that a loaded machine still heartbeats
+	// before it ends (any parallel test's claim recovers expired leases).
+	s := claimOne(t, e, ns, "w1", 1000)
+	hb, err := e.Heartbeat(ctx, &tt.HeartbeatParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, LeaseMS: 10000})
 	require.NoError(t, err)
 	require.Equal(t, s.WorkflowStepID, hb.StepID)
-	require.True(t, hb.LeaseExpiresAt.After(s.LeaseExpiresAt.Add(3*time.Second)), "lease extended: %s vs %s", hb.LeaseExpiresAt, s.LeaseExpiresAt)
-	time.Sleep(300 * time.Millisecond)
+	require.True(t, hb.LeaseExpiresAt.After(s.LeaseExpiresAt.Add(8*time.Second)), "lease extended: %s vs %s", hb.LeaseExpiresAt, s.LeaseExpiresAt)
+	time.Sleep(1200 * time.Millisecond) // past the first lease
 
 	claimNone(t, e, ns, "w2")
 	_, err = e.RecoverExpiredLeases(ctx)
