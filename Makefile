@@ -13,7 +13,7 @@ LIB       := $(BUILD_DIR)/libtasker_core.so
 GO_DIRS   := $(wildcard core ffi)
 DEMO_ARGS ?=
 
-.PHONY: help setup test demo demo-go lib fmt vet fuzz bench clean
+.PHONY: help setup test demo demo-go lib gem fmt vet fuzz bench clean
 
 help: ## list the targets (default)
 	@echo "tasker-core: make <target>"
@@ -39,6 +39,9 @@ lib: ## build build/libtasker_core.so and its header build/libtasker_core.h from
 	@$(GO) build -buildmode=c-shared -o $(LIB) ./ffi
 	@test -f $(BUILD_DIR)/libtasker_core.h || { echo "==> error: cgo wrote no header $(BUILD_DIR)/libtasker_core.h" >&2; exit 1; }
 	@echo "==> built $(LIB) and $(BUILD_DIR)/libtasker_core.h"
+
+gem: ## build the source gem build/tasker_core.gem (Ruby files + vendored Go module)
+	@bash scripts/build_gem.sh
 
 fmt: ## gofmt -w core ffi
 	@if [ -n "$(GO_DIRS)" ]; then echo "==> gofmt -w $(GO_DIRS)"; gofmt -w $(GO_DIRS); else echo "==> fmt: no core/ or ffi/ yet"; fi

@@ -7,6 +7,7 @@
 #   3. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through)
 #   4. C ABI     make lib, then make -C bindings test   (once ffi/ and bindings/Makefile exist)
 #   5. rspec     cd ruby_gem && rspec                   (once ruby_gem/spec exists)
+#   6. gem       build the source gem, gem install it offline, require it, ping
 # Environment: as scripts/setup.sh (DATABASE_URL, TASKER_PG_*, TASKER_SKIP_PACKAGES).
 set -euo pipefail
 
@@ -91,6 +92,13 @@ if [[ -d ruby_gem/spec ]]; then
 	run_step rspec bash -c 'cd ruby_gem && rspec'
 else
 	skip_step rspec "ruby_gem/spec does not exist yet"
+fi
+
+# 6. The source gem installs offline and its extconf builds a working library.
+if [[ -f ruby_gem/tasker_core.gemspec ]]; then
+	run_step "gem install" bash scripts/gem_install_check.sh
+else
+	skip_step "gem install" "ruby_gem/tasker_core.gemspec does not exist yet"
 fi
 
 say "test.sh OK in $((SECONDS - started))s; passed: $(join "${passed[@]}"); skipped: $(join "${skipped[@]}")"

@@ -13,9 +13,12 @@ go = find_executable("go") || ["/usr/local/go/bin/go"].find { |g| File.executabl
 abort "tasker_core: the Go toolchain is needed to build libtasker_core.so; install Go and retry" unless go
 
 target = File.join(gem_root, "lib", "tasker_core", "libtasker_core.so")
+# A packaged gem carries its Go dependencies in go/vendor, so it builds offline.
+mod = File.directory?(File.join(source, "vendor")) ? "-mod=vendor" : ""
+
 File.write("Makefile", <<~MAKE)
   all:
-  \tcd #{source} && CGO_ENABLED=1 GOTOOLCHAIN=local #{go} build -buildmode=c-shared -trimpath -ldflags="-s -w" -o #{target} ./ffi
+  \tcd #{source} && CGO_ENABLED=1 GOTOOLCHAIN=local #{go} build #{mod} -buildmode=c-shared -trimpath -ldflags="-s -w" -o #{target} ./ffi
   \trm -f #{target.sub(/\.so\z/, '.h')}
   install: all
   clean:

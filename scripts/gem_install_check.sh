@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Proves the source gem installs and works: builds it (scripts/build_gem.sh),
+# installs it offline (GOPROXY=off) into a throwaway GEM_HOME (extconf runs go
+# build on the vendored modules), then
+# requires it in a clean Ruby with no TASKER_CORE_LIB and pings DATABASE_URL,
+# checking the library came from the installed gem.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${DATABASE_URL:?DATABASE_URL must be set (scripts/setup.sh exports it)}"
+
+bash scripts/build_gem.sh
+home="$(mktemp -d)"
+trap 'rm -rf "$home"' EXIT
+say "gem install --local build/tasker_core.gem into a throwaway GEM_HOME (builds libtasker_core.so)"
+GEM_HOME="$home" GOPROXY=off GOFLAGS=-mod=vendor gem install --local --no-document build/tasker_core.gem >/dev/null
+say "requiring the installed gem and pinging the database"
+(cd "$home" && env -u TASKER_CORE_LIB GEM_HOME="$home" GEM_PATH="$home:$(gem env gempath)" ruby -e '
+  gem "tasker_core"
+  require "tasker_core"
+  TaskerCore.configure { |c| c.database_url = ENV.fetch("DATABASE_URL") }
+  TaskerCore.ping
+  lib = TaskerCore::Native::Locator.path
+  abort "loaded #{lib}, not the installed gem'"'"'s library" unless lib.start_with?(ENV.fetch("GEM_HOME"))
+  puts "installed gem OK: #{lib}"
+')
