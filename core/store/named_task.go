@@ -61,12 +61,6 @@ func NamedTaskVersions(ctx context.Context, db DBTX, namespace, name string) ([]
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// NamedTaskConfiguration returns the stored template of a named task.
-func NamedTaskConfiguration(ctx context.Context, db DBTX, id int64) (config []byte, shapeHash string, err error) {
-	err = db.QueryRow(ctx, sqlOf("NamedTaskConfiguration"), id).Scan(&config, &shapeHash)
-	return config, shapeHash, err
-}
-
 // NamedStepsUpsert returns the id of each named step, creating missing ones.
 func NamedStepsUpsert(ctx context.Context, db DBTX, names []string) (map[string]int64, error) {
 	rows, err := db.Query(ctx, sqlOf("NamedStepsUpsert"), names)

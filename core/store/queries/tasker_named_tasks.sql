@@ -21,9 +21,6 @@ SELECT nt.version
   JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
  WHERE n.name = $1 AND nt.name = $2;
 
--- name: NamedTaskConfiguration
-SELECT configuration, shape_hash FROM tasker_named_tasks WHERE named_task_id = $1;
-
 -- name: NamedStepsUpsert
 INSERT INTO tasker_named_steps (name)
 SELECT unnest($1::text[])
