@@ -36,13 +36,19 @@ type ClaimedStep struct {
 	HandlerConfig  json.RawMessage `json:"handler_config"`
 	TaskContext    json.RawMessage `json:"task_context"`
 	Inputs         json.RawMessage `json:"inputs"`
-	// DependencyResults maps each ancestor step's name to its results.
+	// DependencyResults maps each direct parent step's name to its results
+	// (other ancestors' results are fetched on request).
 	DependencyResults map[string]json.RawMessage `json:"dependency_results"`
 	Attempts          int                        `json:"attempts"`
 	RetryLimit        int                        `json:"retry_limit"`
 	Retryable         bool                       `json:"retryable"`
 	ClaimToken        string                     `json:"claim_token"`
 	LeaseExpiresAt    time.Time                  `json:"lease_expires_at"`
+	// TimeoutSeconds bounds one attempt: past it the dispatcher fails the
+	// attempt as a retryable timeout and any late result is a stale claim.
+	// The step template's timeout_seconds, else the dispatcher's default; 0
+	// from the engine's own claims when the template sets none.
+	TimeoutSeconds int `json:"timeout_seconds"`
 }
 
 // ClaimResult is one claim batch.

@@ -1,0 +1,86 @@
+package dispatcher
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config configures a Dispatcher. The zero value of each field means its
+// default.
+type Config struct {
+	// WorkerID names this worker in claims and logs (required, at most 255
+	// bytes). It must be unique among live workers.
+	WorkerID string
+	// Namespaces restricts claims to tasks of these namespaces; empty means
+	// every namespace.
+	Namespaces []string
+	// Lease is how long a claim holds without a heartbeat (30s). The
+	// dispatcher extends the leases of running steps every Lease/3.
+	Lease time.Duration
+	// DefaultStepTimeout bounds a step whose template sets no
+	// timeout_seconds (5m).
+	DefaultStepTimeout time.Duration
+	// FetchCooldown is the least time between two claims (2ms).
+	FetchCooldown time.Duration
+	// FetchPollInterval is the longest time between two claims while
+	// executors wait and no notification arrives (1s).
+	FetchPollInterval time.Duration
+	// MaxBatch caps the steps one claim takes and the reports one flush
+	// records (500).
+	MaxBatch int
+	// RescueInterval is how often the maintenance loop looks for expired
+	// leases (5s).
+	RescueInterval time.Duration
+	// Logger receives the dispatcher's warnings and errors (discarded when
+	// nil).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.WorkerID == "" {
+		return c, fmt.Errorf("worker_id is required")
+	}
+	if len(c.WorkerID) > 255 {
+		return c, fmt.Errorf("worker_id must be at most 255 bytes, got %d", len(c.WorkerID))
+	}
+	for i, ns := range c.Namespaces {
+		if ns == "" {
+			return c, fmt.Errorf("namespaces[%d] must not be empty", i)
+		}
+	}
+	def := func(d *time.Duration, v time.Duration, name string, least time.Duration) error {
+		if *d == 0 {
+			*d = v
+		}
+		if *d < least {
+			return fmt.Errorf("%s must be at least %s, got %s", name, least, *d)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		d        *time.Duration
+		v, least time.Duration
+		name     string
+	}{
+		{&c.Lease, 30 * time.Second, 100 * time.Millisecond, "lease"},
+		{&c.DefaultStepTimeout, 5 * time.Minute, time.Second, "default_step_timeout"},
+		{&c.FetchCooldown, 2 * time.Millisecond, time.Microsecond, "fetch_cooldown"},
+		{&c.FetchPollInterval, time.Second, time.Millisecond, "fetch_poll_interval"},
+		{&c.RescueInterval, 5 * time.Second, 10 * time.Millisecond, "rescue_interval"},
+	} {
+		if err := def(f.d, f.v, f.name, f.least); err != nil {
+			return c, err
+		}
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 500
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > 1000 {
+		return c, fmt.Errorf("max_batch must be within 1..1000, got %d", c.MaxBatch)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
