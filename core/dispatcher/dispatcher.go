@@ -3,6 +3,8 @@ package dispatcher
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -23,7 +25,8 @@ type Stats struct {
 	Running int `json:"running"`
 	// QueuedReports are reports waiting to be recorded (retried on database
 	// errors).
-	QueuedReports int `json:"queued_reports"`
+	QueuedReports int   `json:"queued_reports"`
+	Claims        int64 `json:"claims"`
 	Claimed       int64 `json:"claimed"`
 	HandedOff     int64 `json:"handed_off"`
 	Completed     int64 `json:"completed"`
@@ -31,7 +34,6 @@ type Stats struct {
 	TimedOut      int64 `json:"timed_out"`
 	Stale         int64 `json:"stale"`
 	Released      int64 `json:"released"`
-	Claims        int64 `json:"claims"`
 	Flushes       int64 `json:"flushes"`
 	FlushRetries  int64 `json:"flush_retries"`
 	Rescued       int64 `json:"rescued"`
@@ -44,25 +46,25 @@ type Dispatcher struct {
 	cfg Config
 	eng *engine.Engine
 
-	mu      sync.Mutex
-	waiters []*waiter
-	spare   []spareStep // claimed, no waiter left to take it
-	running map[int64]*job
-	quiet   bool
-	stats   Stats
+	mu        sync.Mutex
+	waiters   []*waiter
+	spare     []spareStep // claimed, but no waiter was left to take it
+	running   map[int64]*job
+	quiet     bool
+	started   bool
+	maybeMore bool  // a claim may find steps: notified, polled, or the last claim was full
+	notified  int64 // counts wakes, so a claim that raced a notification does not clear maybeMore
+	stats     Stats
 
 	wakeProducer chan struct{}
-	maybeMore    bool // a claim may find steps (notified, polled, or the last claim was full)
+	comp         *completer
 
-	comp *completer
-
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-	quietC chan struct{}
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
 }
 
 type waiter struct {
-	ch chan *tt.ClaimedStep // buffered 1; the giver sends exactly once
+	ch chan *tt.ClaimedStep // buffered 1; a giver sends at most once, under mu
 }
 
 type spareStep struct {
@@ -72,12 +74,13 @@ type spareStep struct {
 
 // job is a step handed to an executor and not yet reported.
 type job struct {
-	stepID     int64
-	token      string
-	attempts   int
-	deadline   time.Time
-	timedOut   bool
-	reportedAt time.Time
+	stepID   int64
+	token    string
+	deadline time.Time
+	timeout  time.Duration
+	// reported is set once the executor's report is queued: the heartbeat
+	// keeps its lease while the report waits, but never times it out.
+	reported bool
 }
 
 // New returns a dispatcher for one worker on eng. Start it before calling
@@ -93,9 +96,72 @@ func New(eng *engine.Engine, cfg Config) (*Dispatcher, error) {
 		running:      map[int64]*job{},
 		wakeProducer: make(chan struct{}, 1),
 		maybeMore:    true,
-		quietC:       make(chan struct{}),
 	}
 	d.stats.WorkerID = cfg.WorkerID
 	d.comp = newCompleter(d)
 	return d, nil
+}
+
+// Start starts the producer, completer, heartbeat, listener and maintenance
+// goroutines and returns at once.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return tt.NewValidationError("dispatcher", "", "already started")
+	}
+	d.started = true
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.goSafe(ctx, "producer", d.produce)
+	d.goSafe(ctx, "completer", d.comp.run)
+	d.goSafe(ctx, "heartbeat", d.heartbeat)
+	d.goSafe(ctx, "listener", d.listen)
+	d.goSafe(ctx, "maintenance", d.maintain)
+	return nil
+}
+
+// goSafe runs fn in a goroutine that recovers a panic (the library must never
+// take its host process down) and restarts fn after a pause.
+func (d *Dispatcher) goSafe(ctx context.Context, name string, fn func(context.Context)) {
+	d.workers.Add(1)
+	go func() {
+		defer d.workers.Done()
+		for ctx.Err() == nil {
+			if !d.runRecovered(ctx, name, fn) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+func (d *Dispatcher) runRecovered(ctx context.Context, name string, fn func(context.Context)) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			d.cfg.Logger.Error("tasker dispatcher goroutine panicked; restarting it", "goroutine", name,
+				"worker_id", d.cfg.WorkerID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	fn(ctx)
+	return false
+}
+
+// Stats returns a snapshot of the counters.
+func (d *Dispatcher) Stats() Stats {
+	d.mu.Lock()
+	s := d.stats
+	s.Waiting, s.Running, s.Quiet = len(d.waiters), len(d.running), d.quiet
+	d.mu.Unlock()
+	s.QueuedReports = d.comp.queued()
+	return s
+}
+
+func (d *Dispatcher) count(f func(s *Stats)) {
+	d.mu.Lock()
+	f(&d.stats)
+	d.mu.Unlock()
 }

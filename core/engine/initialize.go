@@ -72,7 +72,11 @@ func (e *Engine) InitializeTask(ctx context.Context, req *tt.TaskRequest) (*tt.I
 			return &tt.DuplicateTaskError{ExistingTaskID: existing, Strategy: strategy}
 		}
 		res.TaskID = taskID
-		return e.createSteps(ctx, tx, taskID, namedTaskID, tpl, req.Priority, res)
+		if err := e.createSteps(ctx, tx, taskID, namedTaskID, tpl, req.Priority, res); err != nil {
+			return err
+		}
+		// Wakes the dispatchers of the namespace when the task commits.
+		return store.StepsReadyNotify(ctx, tx, tpl.Spec.Namespace)
 	})
 	if err != nil {
 		return nil, err

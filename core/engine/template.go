@@ -71,6 +71,10 @@ func (e *Engine) RegisterTemplate(ctx context.Context, spec *tt.TemplateSpec) (*
 				HandlerConfig: string(st.HandlerConfig), DependsOn: st.DependsOn,
 				Retryable: st.RetryableOrDefault(), RetryLimit: int32(st.RetryLimitOrDefault()),
 			}
+			if st.TimeoutSeconds != nil {
+				n := int32(*st.TimeoutSeconds)
+				rows[i].TimeoutSeconds = &n
+			}
 		}
 		if err := store.NamedTaskStepsInsert(ctx, tx, id, rows); err != nil {
 			return err

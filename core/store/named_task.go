@@ -79,18 +79,21 @@ type NamedTaskStep struct {
 	DependsOn     []string
 	Retryable     bool
 	RetryLimit    int32
+	// TimeoutSeconds is nil when the template leaves it to the worker.
+	TimeoutSeconds *int32
 }
 
 // NamedTaskStepsInsert records the steps of a template version.
 func NamedTaskStepsInsert(ctx context.Context, db DBTX, namedTaskID int64, steps []NamedTaskStep) error {
 	n := len(steps)
 	ids, pos, handlers, configs, deps := make([]int64, n), make([]int32, n), make([]string, n), make([]string, n), make([]string, n)
-	retryable, limits := make([]bool, n), make([]int32, n)
+	retryable, limits, timeouts := make([]bool, n), make([]int32, n), make([]*int32, n)
 	for i, s := range steps {
+		timeouts[i] = s.TimeoutSeconds
 		ids[i], pos[i], handlers[i], configs[i] = s.NamedStepID, s.Position, s.HandlerName, s.HandlerConfig
 		deps[i], retryable[i], limits[i] = strings.Join(s.DependsOn, ","), s.Retryable, s.RetryLimit
 	}
-	_, err := db.Exec(ctx, sqlOf("NamedTaskStepsInsert"), namedTaskID, ids, pos, handlers, configs, deps, retryable, limits)
+	_, err := db.Exec(ctx, sqlOf("NamedTaskStepsInsert"), namedTaskID, ids, pos, handlers, configs, deps, retryable, limits, timeouts)
 	return err
 }
 

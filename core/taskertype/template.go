@@ -30,6 +30,9 @@ type StepSpec struct {
 	// RetryLimit is the most attempts the step gets, as in the original Tasker
 	// (default 3). The first attempt always runs, whatever the limit.
 	RetryLimit *int `json:"retry_limit,omitempty"`
+	// TimeoutSeconds bounds one attempt of the step; past it the attempt fails
+	// as a retryable timeout. Unset means the worker's default.
+	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
 }
 
 // DefaultRetryLimit is the retry_limit of a step that does not set one.

@@ -184,6 +184,12 @@ func (c *checker) checkSteps() {
 			}
 		}
 
+		if st.TimeoutSeconds != nil {
+			if n := *st.TimeoutSeconds; n < 1 || n > MaxTimeoutSeconds {
+				c.addf(prefix+".timeout_seconds", "timeout_seconds must be within 1..%d, got %d", MaxTimeoutSeconds, n)
+			}
+		}
+
 		c.checkDependsOn(i, prefix)
 	}
 

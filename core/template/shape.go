@@ -59,6 +59,10 @@ func (c *checker) build() (*Template, error) {
 			Retryable:     &retryable,
 			RetryLimit:    &retryLimit,
 		}
+		if st.TimeoutSeconds != nil {
+			n := *st.TimeoutSeconds
+			norm.Steps[i].TimeoutSeconds = &n
+		}
 		// The order of depends_on means nothing, so it does not change the shape.
 		sortedDeps := slices.Clone(deps)
 		slices.Sort(sortedDeps)
@@ -69,6 +73,10 @@ func (c *checker) build() (*Template, error) {
 			"depends_on":     sortedDeps,
 			"retryable":      retryable,
 			"retry_limit":    retryLimit,
+		}
+		// Only when set, so templates written before it keep their shape.
+		if st.TimeoutSeconds != nil {
+			shapeSteps[i].(map[string]any)["timeout_seconds"] = *st.TimeoutSeconds
 		}
 	}
 	shape["steps"] = shapeSteps
@@ -101,6 +109,10 @@ func cloneStep(st taskertype.StepSpec) taskertype.StepSpec {
 	if st.RetryLimit != nil {
 		n := *st.RetryLimit
 		st.RetryLimit = &n
+	}
+	if st.TimeoutSeconds != nil {
+		n := *st.TimeoutSeconds
+		st.TimeoutSeconds = &n
 	}
 	return st
 }

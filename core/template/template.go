@@ -24,12 +24,13 @@ import (
 // Limits of a template. They match the columns of tasker_named_tasks and
 // tasker_named_tasks_named_steps.
 const (
-	MaxNameLength        = 64    // namespace, template name and version
-	MaxStepNameLength    = 128   // step name
-	MaxHandlerLength     = 255   // step handler
-	MaxDescriptionLength = 255   // template and step descriptions
-	MaxSteps             = 10000 // steps of one template
-	MaxRetryLimit        = 1000  // a step's retry_limit
+	MaxNameLength        = 64     // namespace, template name and version
+	MaxStepNameLength    = 128    // step name
+	MaxHandlerLength     = 255    // step handler
+	MaxDescriptionLength = 255    // template and step descriptions
+	MaxSteps             = 10000  // steps of one template
+	MaxRetryLimit        = 1000   // a step's retry_limit
+	MaxTimeoutSeconds    = 604800 // a step's timeout_seconds: one week
 	// MaxJSONDepth is how deeply handler_config and a task's context may nest
 	// arrays and objects.
 	MaxJSONDepth = 10000

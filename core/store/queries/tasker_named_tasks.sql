@@ -29,10 +29,12 @@ RETURNING named_step_id, name;
 
 -- name: NamedTaskStepsInsert
 INSERT INTO tasker_named_tasks_named_steps
-       (named_task_id, named_step_id, position, handler_name, handler_config, depends_on, default_retryable, default_retry_limit)
-SELECT $1, s.named_step_id, s.position, s.handler_name, s.handler_config::jsonb, string_to_array(s.depends_on, ','), s.retryable, s.retry_limit
-  FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::int[])
-       AS s(named_step_id, position, handler_name, handler_config, depends_on, retryable, retry_limit);
+       (named_task_id, named_step_id, position, handler_name, handler_config, depends_on, default_retryable, default_retry_limit,
+        timeout_seconds)
+SELECT $1, s.named_step_id, s.position, s.handler_name, s.handler_config::jsonb, string_to_array(s.depends_on, ','), s.retryable, s.retry_limit,
+       s.timeout_seconds
+  FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::int[], $9::int[])
+       AS s(named_step_id, position, handler_name, handler_config, depends_on, retryable, retry_limit, timeout_seconds);
 
 -- name: NamedTaskSteps
 SELECT ntns.named_step_id, s.name

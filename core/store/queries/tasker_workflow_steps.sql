@@ -223,3 +223,160 @@ SELECT workflow_step_id, task_id, named_step_id, name, current_state, dependenci
 
 -- name: DependencyLevels
 SELECT workflow_step_id, dependency_level FROM calculate_dependency_levels($1);
+
+-- The dispatcher's statements (core/dispatcher through engine/dispatch.go):
+-- set-based, so a flush of many reports costs a few statements.
+
+-- name: StepDispatchReady
+-- Claims up to $2 ready steps of the namespaces $1 for worker $3 and starts
+-- their pending tasks (skipping tasks locked right now: a claim never waits
+-- for a task lock, and the first report starts a skipped task).
+WITH candidates AS (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.ready_at <= now()
+       AND ws.task_namespace_id = ANY (ARRAY(
+             SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY ($1::text[])))
+     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
+     LIMIT $2
+       FOR UPDATE OF ws SKIP LOCKED
+), claimed AS (
+    UPDATE tasker_workflow_steps ws
+       SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+           claim_owner = $3, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+      FROM candidates c
+     WHERE ws.workflow_step_id = c.workflow_step_id
+    RETURNING ws.workflow_step_id, ws.task_id
+), started AS (
+    UPDATE tasker_tasks t SET status = 'in_progress', updated_at = now()
+      FROM (SELECT p.task_id FROM tasker_tasks p
+             WHERE p.task_id IN (SELECT task_id FROM claimed) AND p.status = 'pending'
+               FOR UPDATE OF p SKIP LOCKED) pending
+     WHERE t.task_id = pending.task_id
+)
+SELECT workflow_step_id FROM claimed;
+
+-- name: StepDispatchReadyAny
+-- As StepDispatchReady, in every namespace ($1 unused), from
+-- index_workflow_steps_ready.
+WITH candidates AS (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.ready_at <= now() AND cardinality($1::text[]) = 0
+     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
+     LIMIT $2
+       FOR UPDATE OF ws SKIP LOCKED
+), claimed AS (
+    UPDATE tasker_workflow_steps ws
+       SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+           claim_owner = $3, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+      FROM candidates c
+     WHERE ws.workflow_step_id = c.workflow_step_id
+    RETURNING ws.workflow_step_id, ws.task_id
+), started AS (
+    UPDATE tasker_tasks t SET status = 'in_progress', updated_at = now()
+      FROM (SELECT p.task_id FROM tasker_tasks p
+             WHERE p.task_id IN (SELECT task_id FROM claimed) AND p.status = 'pending'
+               FOR UPDATE OF p SKIP LOCKED) pending
+     WHERE t.task_id = pending.task_id
+)
+SELECT workflow_step_id FROM claimed;
+
+-- name: StepDispatchByIDs
+-- Local handoff: claims the given steps (children a flush just made ready)
+-- for worker $2 when they are ready. Their tasks are running already.
+UPDATE tasker_workflow_steps ws
+   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+       claim_owner = $2, claim_token = gen_random_uuid(),
+       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
+ WHERE ws.workflow_step_id = ANY ($1::bigint[]) AND ws.ready_at <= now()
+RETURNING ws.workflow_step_id;
+
+-- name: StepsPayload
+-- What an executor needs to run each claimed step: its task's context, its
+-- handler and config, and its direct parents' results (other ancestors'
+-- results are read on request, so a long chain's claims stay small).
+SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
+       ntns.handler_name, ntns.handler_config, t.context, ws.inputs,
+       ws.attempts, ws.retry_limit, ws.retryable, ws.claim_token::text, ws.lease_expires_at,
+       coalesce(ntns.timeout_seconds, 0),
+       (SELECT coalesce(json_object_agg(ps.name, coalesce(p.results, 'null'::json)), '{}'::json)
+          FROM tasker_workflow_step_edges e
+          JOIN tasker_workflow_steps p ON p.workflow_step_id = e.from_step_id
+          JOIN tasker_named_steps ps ON ps.named_step_id = p.named_step_id
+         WHERE e.to_step_id = ws.workflow_step_id)
+  FROM tasker_workflow_steps ws
+  JOIN tasker_tasks t ON t.task_id = ws.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_named_tasks_named_steps ntns
+    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
+ WHERE ws.workflow_step_id = ANY ($1::bigint[])
+ ORDER BY ws.priority DESC, ws.workflow_step_id;
+
+-- name: StepsLockMany
+-- Locks reported steps, in id order (their tasks are locked first).
+SELECT ws.workflow_step_id, ws.task_id, s.name, ws.status, coalesce(ws.claim_token::text, ''),
+       ws.attempts, ws.retryable, ws.retry_limit
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE ws.workflow_step_id = ANY ($1::bigint[])
+ ORDER BY ws.workflow_step_id
+   FOR UPDATE OF ws;
+
+-- name: StepsCompleteMany
+-- $2 holds each step's results as text, stored byte for byte (json).
+UPDATE tasker_workflow_steps ws
+   SET status = 'complete', results = u.results::json, processed = true, processed_at = now(), in_process = false,
+       claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL, next_retry_at = NULL,
+       updated_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS u(id, results)
+ WHERE ws.workflow_step_id = u.id AND ws.status = 'in_progress'
+RETURNING ws.workflow_step_id;
+
+-- name: StepsFailMany
+-- Each failed step goes to its $2 status (waiting_for_retry after $3
+-- milliseconds, or error) with its requested backoff $4 and error $5.
+UPDATE tasker_workflow_steps ws
+   SET status = u.status,
+       next_retry_at = CASE WHEN u.status = 'waiting_for_retry' THEN now() + u.delay_ms * interval '1 millisecond' END,
+       backoff_request_seconds = u.backoff, last_error = u.last_error,
+       in_process = false, claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
+       updated_at = now()
+  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::float8[], $5::jsonb[])
+       AS u(id, status, delay_ms, backoff, last_error)
+ WHERE ws.workflow_step_id = u.id AND ws.status = 'in_progress'
+RETURNING ws.workflow_step_id, ws.next_retry_at;
+
+-- name: StepsReleaseMany
+-- Claimed steps a worker gives back unrun: pending again at once, the
+-- claim's attempt given back.
+UPDATE tasker_workflow_steps
+   SET status = 'pending', attempts = greatest(attempts - 1, 0), in_process = false,
+       claim_owner = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = now()
+ WHERE workflow_step_id = ANY ($1::bigint[]) AND status = 'in_progress'
+RETURNING workflow_step_id;
+
+-- name: StepChildrenReleaseMany
+-- Parents finished: each child waits for that many parents fewer. Returns
+-- each child and whether it is ready now.
+UPDATE tasker_workflow_steps ws
+   SET pending_parents = ws.pending_parents - c.n, updated_at = now()
+  FROM (SELECT e.to_step_id, count(*)::int AS n
+          FROM tasker_workflow_step_edges e
+         WHERE e.from_step_id = ANY ($1::bigint[])
+         GROUP BY e.to_step_id) c
+ WHERE ws.workflow_step_id = c.to_step_id
+RETURNING ws.workflow_step_id, ws.task_id, coalesce(ws.ready_at <= now(), false);
+
+-- name: StepsHeartbeatMany
+-- Extends the leases of running steps whose tokens still hold; returns
+-- those.
+UPDATE tasker_workflow_steps ws
+   SET lease_expires_at = now() + $3 * interval '1 millisecond'
+  FROM unnest($1::bigint[], $2::uuid[]) AS u(id, token)
+ WHERE ws.workflow_step_id = u.id AND ws.claim_token = u.token AND ws.status = 'in_progress'
+RETURNING ws.workflow_step_id;

@@ -1,0 +1,38 @@
+package dispatcher
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgxlisten"
+)
+
+// NotifyChannel is where the engine announces ready steps; the payload is
+// their namespace, or empty for any.
+const NotifyChannel = "tasker_steps_ready"
+
+// listen wakes the producer on every notification for this worker's
+// namespaces. pgxlisten keeps one connection of its own and reconnects after
+// an outage; the producer's poll covers the gap.
+func (d *Dispatcher) listen(ctx context.Context) {
+	cfg := d.eng.Pool().Config().ConnConfig.Copy()
+	l := &pgxlisten.Listener{
+		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, cfg) },
+		ReconnectDelay: time.Second,
+		LogError: func(_ context.Context, err error) {
+			if ctx.Err() == nil {
+				d.cfg.Logger.Warn("tasker dispatcher: listener", "worker_id", d.cfg.WorkerID, "error", err)
+			}
+		},
+	}
+	l.Handle(NotifyChannel, pgxlisten.HandlerFunc(func(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+		if n.Payload == "" || len(d.cfg.Namespaces) == 0 || slices.Contains(d.cfg.Namespaces, n.Payload) {
+			d.wake()
+		}
+		return nil
+	}))
+	_ = l.Listen(ctx) // returns only when ctx ends
+}

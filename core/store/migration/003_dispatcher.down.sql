@@ -1,0 +1,1 @@
+ALTER TABLE tasker_named_tasks_named_steps DROP COLUMN timeout_seconds;
