@@ -66,6 +66,15 @@ func (c *completer) submit(r *engine.Report, o origin) chan outcome {
 	return p.done
 }
 
+// drain empties the queue (the completer has stopped).
+func (c *completer) drain() []*pending {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
 func (c *completer) queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

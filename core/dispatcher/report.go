@@ -36,8 +36,19 @@ func (d *Dispatcher) report(ctx context.Context, op string, r *engine.Report) (*
 	if j := d.running[r.StepID]; j != nil && j.token == r.ClaimToken {
 		j.reported = true // its lease is kept while the report waits; it can no longer time out
 	}
+	stopped := d.stopped
+	var done chan outcome
+	if !stopped { // under d.mu, so Stop's final drain cannot miss it
+		done = d.comp.submit(r, originExecutor)
+	}
 	d.mu.Unlock()
-	done := d.comp.submit(r, originExecutor)
+	if stopped { // no completer any more: record it here (Stop released it, so it is most likely stale)
+		res, err := d.eng.ReportBatch(ctx, []engine.Report{*r}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return res.Outcomes[0].Result, res.Outcomes[0].Err
+	}
 	select {
 	case o := <-done:
 		return o.res, o.err

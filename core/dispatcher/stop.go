@@ -68,6 +68,20 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	cancel()
 	d.cancel()
 	d.workers.Wait()
+	d.mu.Lock()
+	d.stopped = true
+	last := d.comp.drain() // submitted after the completer's last flush
+	d.mu.Unlock()
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer dcancel()
+	for _, p := range last {
+		res, err := d.eng.ReportBatch(dctx, []engine.Report{p.report}, nil)
+		if err == nil {
+			p.done <- outcome{res: res.Outcomes[0].Result, err: res.Outcomes[0].Err}
+		} else {
+			p.done <- outcome{err: err}
+		}
+	}
 	switch {
 	case len(left) > 0:
 		return fmt.Errorf("dispatcher stopped with %d steps still running; released them: %v", len(left), left)
