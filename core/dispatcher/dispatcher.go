@@ -52,7 +52,7 @@ type Dispatcher struct {
 	running   map[int64]*job
 	quiet     bool
 	started   bool
-	stopped   bool // the goroutines are gone
+	stopped   bool  // the goroutines are gone
 	maybeMore bool  // a claim may find steps: notified, polled, or the last claim was full
 	notified  int64 // counts wakes, so a claim that raced a notification does not clear maybeMore
 	stats     Stats
