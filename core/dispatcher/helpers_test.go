@@ -28,7 +28,9 @@ func setup(t *testing.T) *testBundle {
 
 // setupFresh is setup on a database of the test's own, for tests that break
 // connections.
-func setupFresh(t *testing.T) *testBundle {
+func setupFresh(t *testing.T) *testBundle { return setupFreshB(t) }
+
+func setupFreshB(t testing.TB) *testBundle {
 	t.Helper()
 	pool, _ := taskertest.FreshDatabase(t)
 	eng, err := engine.New(pool, engine.Config{Backoff: taskertest.FastBackoff()})
@@ -37,6 +39,7 @@ func setupFresh(t *testing.T) *testBundle {
 	require.NoError(t, err)
 	return &testBundle{eng: eng, ns: taskertest.Namespace(t)}
 }
+
 
 // start runs a dispatcher for the bundle's namespace, stopped at cleanup.
 func (b *testBundle) start(t *testing.T, cfg dispatcher.Config) *dispatcher.Dispatcher {

@@ -149,12 +149,13 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 	for i := range reports {
 		ids[i] = reports[i].StepID
 	}
-	tasks, err := store.TasksLockForSteps(ctx, tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	locked, err := store.StepsLockMany(ctx, tx, ids)
-	if err != nil {
+	// Round trip 1: lock the tasks (in id order), then the steps.
+	var tasks []store.LockedTask
+	var locked []store.ReportedStep
+	b := &pgx.Batch{}
+	store.QueueTasksLockForSteps(b, ids, &tasks)
+	store.QueueStepsLockMany(b, ids, &locked)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	steps := make(map[int64]*store.ReportedStep, len(locked))
@@ -209,190 +210,171 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 			releaseIDs = append(releaseIDs, s.ID)
 		}
 	}
+	status := map[int64]tt.TaskState{}
+	var taskIDs, pending []int64
+	for _, t := range tasks {
+		if touched[t.ID] {
+			status[t.ID] = t.Status
+			taskIDs = append(taskIDs, t.ID)
+			if t.Status == tt.TaskPending {
+				pending = append(pending, t.ID)
+			}
+		}
+	}
+	if len(taskIDs) == 0 {
+		return res, nil
+	}
 
+	// Round trip 2: the steps' new states, their children, the tasks that
+	// were never started, and what each task's steps can still do.
+	var completed, released, started []int64
+	var children []store.ReleasedChild
+	next := map[int64]*time.Time{}
+	counts := map[int64]store.StepCounts{}
+	b = &pgx.Batch{}
 	if len(completeIDs) > 0 {
-		if err := setMeta(ctx, tx, map[string]any{"event": "completed"}); err != nil {
-			return nil, err
-		}
-		done, err := store.StepsCompleteMany(ctx, tx, completeIDs, completeResults)
-		if err != nil {
-			return nil, err
-		}
-		if len(done) != len(completeIDs) {
-			return nil, &tt.InvalidTransitionError{Entity: "step", ID: completeIDs[0], From: string(tt.StepInProgress), To: string(tt.StepComplete)}
-		}
+		queueMeta(b, map[string]any{"event": "completed"})
+		store.QueueStepsCompleteMany(b, completeIDs, completeResults, &completed)
 	}
 	if len(fail.IDs) > 0 {
-		if err := setMeta(ctx, tx, map[string]any{"event": "failed"}); err != nil {
-			return nil, err
-		}
-		next, err := store.StepsFailMany(ctx, tx, fail)
-		if err != nil {
-			return nil, err
-		}
-		if len(next) != len(fail.IDs) {
-			return nil, &tt.InvalidTransitionError{Entity: "step", ID: fail.IDs[0], From: string(tt.StepInProgress), To: fail.Statuses[0]}
-		}
-		for i := range res.Outcomes {
-			if r := res.Outcomes[i].Result; r != nil && reports[i].Kind == ReportFail {
-				r.NextRetryAt = next[r.WorkflowStepID]
-			}
-		}
+		queueMeta(b, map[string]any{"event": "failed"})
+		store.QueueStepsFailMany(b, fail, next)
 	}
 	if len(releaseIDs) > 0 {
-		if err := setMeta(ctx, tx, map[string]any{"event": "released", "reason": reports[0].Reason}); err != nil {
-			return nil, err
-		}
-		if _, err := store.StepsReleaseMany(ctx, tx, releaseIDs); err != nil {
-			return nil, err
-		}
+		queueMeta(b, map[string]any{"event": "released", "reason": reports[0].Reason})
+		store.QueueStepsReleaseMany(b, releaseIDs, &released)
 	}
-
-	var ready []store.ReleasedChild
 	if len(completeIDs) > 0 {
-		children, err := store.StepChildrenReleaseMany(ctx, tx, completeIDs)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range children {
-			if c.Ready {
-				ready = append(ready, c)
-			}
-		}
-	}
-
-	taskStatus, err := e.finalizeMany(ctx, tx, tasks, touched)
-	if err != nil {
-		return nil, err
-	}
-	for i := range res.Outcomes {
-		if r := res.Outcomes[i].Result; r != nil {
-			r.TaskStatus = taskStatus[r.TaskID]
-		}
-	}
-
-	res.Handoff, err = e.handoff(ctx, tx, ready, handoff)
-	return res, err
-}
-
-// finalizeMany is finalize for every touched task: tasks still pending are
-// started, running tasks move to complete or error with one statement per
-// target state, and the rare rest (a task in error whose step was retried
-// meanwhile) goes through finalize one by one.
-func (e *Engine) finalizeMany(ctx context.Context, tx pgx.Tx, tasks []store.LockedTask, touched map[int64]bool) (map[int64]tt.TaskState, error) {
-	status := map[int64]tt.TaskState{}
-	var pending, ids []int64
-	for _, t := range tasks {
-		if !touched[t.ID] {
-			continue
-		}
-		status[t.ID] = t.Status
-		ids = append(ids, t.ID)
-		if t.Status == tt.TaskPending {
-			pending = append(pending, t.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return status, nil
+		store.QueueStepChildrenReleaseMany(b, completeIDs, &children)
 	}
 	if len(pending) > 0 {
-		if err := e.setTasks(ctx, tx, pending, tt.TaskInProgress, status); err != nil {
-			return nil, err
-		}
+		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskInProgress)})
+		store.QueueTasksSetStatusMany(b, pending, tt.TaskInProgress, statemachine.TaskSources(tt.TaskInProgress), &started)
 	}
-	counts, err := store.TaskStepCountsMany(ctx, tx, ids)
-	if err != nil {
+	store.QueueTaskStepCountsMany(b, taskIDs, counts)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
+	switch {
+	case len(completed) != len(completeIDs):
+		return nil, &tt.InvalidTransitionError{Entity: "step", ID: completeIDs[0], From: string(tt.StepInProgress), To: string(tt.StepComplete)}
+	case len(next) != len(fail.IDs):
+		return nil, &tt.InvalidTransitionError{Entity: "step", ID: fail.IDs[0], From: string(tt.StepInProgress), To: fail.Statuses[0]}
+	case len(released) != len(releaseIDs):
+		return nil, &tt.InvalidTransitionError{Entity: "step", ID: releaseIDs[0], From: string(tt.StepInProgress), To: string(tt.StepPending)}
+	}
+	if err := movedAll(pending, started, tt.TaskInProgress, status); err != nil {
+		return nil, err
+	}
+
+	// Finalize: one statement per target state; a task in error whose steps
+	// can run again (an operator retried one meanwhile) goes through
+	// finalize on its own.
 	var toComplete, toError []int64
-	for _, t := range tasks {
-		if !touched[t.ID] {
-			continue
-		}
-		c := counts[t.ID]
-		switch st := status[t.ID]; {
+	for _, id := range taskIDs {
+		c := counts[id]
+		switch st := status[id]; {
 		case st == tt.TaskInProgress && c.Total > 0 && c.Done == c.Total:
-			toComplete = append(toComplete, t.ID)
+			toComplete = append(toComplete, id)
 		case st == tt.TaskInProgress && c.Active == 0 && c.Failed > 0:
-			toError = append(toError, t.ID)
+			toError = append(toError, id)
 		case st == tt.TaskError:
-			lt := store.LockedTask{ID: t.ID, Status: st, NamedTaskID: t.NamedTaskID}
-			if status[t.ID], err = e.finalize(ctx, tx, &lt); err != nil {
+			lt := store.LockedTask{ID: id, Status: st}
+			var err error
+			if status[id], err = e.finalize(ctx, tx, &lt); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if err := e.setTasks(ctx, tx, toComplete, tt.TaskComplete, status); err != nil {
+	var ready []store.ReleasedChild
+	for _, c := range children {
+		if c.Ready {
+			ready = append(ready, c)
+		}
+	}
+	n := 0
+	if handoff != nil {
+		n = min(handoff.Limit, len(ready))
+	}
+
+	// Round trip 3: the tasks' new states, the handoff claim, and a wake-up
+	// for other workers when ready children are left.
+	var completedTasks, failedTasks, claimed []int64
+	b = &pgx.Batch{}
+	if len(toComplete) > 0 {
+		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskComplete)})
+		store.QueueTasksSetStatusMany(b, toComplete, tt.TaskComplete, statemachine.TaskSources(tt.TaskComplete), &completedTasks)
+	}
+	if len(toError) > 0 {
+		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskError)})
+		store.QueueTasksSetStatusMany(b, toError, tt.TaskError, statemachine.TaskSources(tt.TaskError), &failedTasks)
+	}
+	if n > 0 {
+		handIDs := make([]int64, n)
+		for i := range n {
+			handIDs[i] = ready[i].StepID
+		}
+		queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": handoff.WorkerID, "handoff": true})
+		store.QueueStepDispatchByIDs(b, handIDs, handoff.WorkerID, handoff.Lease.Milliseconds(), &claimed)
+	}
+	if n < len(ready) {
+		store.QueueStepsReadyNotify(b, "")
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := movedAll(toComplete, completedTasks, tt.TaskComplete, status); err != nil {
 		return nil, err
 	}
-	return status, e.setTasks(ctx, tx, toError, tt.TaskError, status)
+	if err := movedAll(toError, failedTasks, tt.TaskError, status); err != nil {
+		return nil, err
+	}
+	for i := range res.Outcomes {
+		if r := res.Outcomes[i].Result; r != nil {
+			r.TaskStatus = status[r.TaskID]
+			if reports[i].Kind == ReportFail {
+				r.NextRetryAt = next[r.WorkflowStepID]
+			}
+		}
+	}
+	if len(claimed) > 0 {
+		var err error
+		if res.Handoff, err = store.StepsPayload(ctx, tx, claimed); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
-// setTasks moves tasks to a state; a task that does not move is the state
-// machine's refusal.
-func (e *Engine) setTasks(ctx context.Context, tx pgx.Tx, ids []int64, to tt.TaskState, status map[int64]tt.TaskState) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if err := setMeta(ctx, tx, map[string]any{"event": taskEvent(to)}); err != nil {
-		return err
-	}
-	moved, err := store.TasksSetStatusMany(ctx, tx, ids, to, statemachine.TaskSources(to))
-	if err != nil {
-		return err
-	}
-	if len(moved) != len(ids) {
+// movedAll checks that a set-based task update moved every task it meant to
+// (a task that did not move is the state machine's refusal) and records the
+// new state.
+func movedAll(want, moved []int64, to tt.TaskState, status map[int64]tt.TaskState) error {
+	if len(moved) != len(want) {
 		got := map[int64]bool{}
 		for _, id := range moved {
 			got[id] = true
 		}
-		for _, id := range ids {
+		for _, id := range want {
 			if !got[id] {
 				return statemachine.CheckTask(id, status[id], to)
 			}
 		}
 	}
-	for _, id := range ids {
+	for _, id := range want {
 		status[id] = to
 	}
 	return nil
 }
 
-// handoff claims up to p.Limit of the children a flush made ready for the
-// flushing worker, and wakes other workers for the rest.
-func (e *Engine) handoff(ctx context.Context, tx pgx.Tx, ready []store.ReleasedChild, p *HandoffParams) ([]tt.ClaimedStep, error) {
-	if len(ready) == 0 {
-		return nil, nil
+func queueMeta(b *pgx.Batch, meta map[string]any) {
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		panic(err) // maps of strings and bools always marshal
 	}
-	n := 0
-	if p != nil {
-		n = min(p.Limit, len(ready))
-	}
-	var steps []tt.ClaimedStep
-	if n > 0 {
-		ids := make([]int64, n)
-		for i := range n {
-			ids[i] = ready[i].StepID
-		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID, "handoff": true}); err != nil {
-			return nil, err
-		}
-		claimed, err := store.StepDispatchByIDs(ctx, tx, ids, p.WorkerID, p.Lease.Milliseconds())
-		if err != nil {
-			return nil, err
-		}
-		if len(claimed) > 0 {
-			if steps, err = store.StepsPayload(ctx, tx, claimed); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if n < len(ready) {
-		if err := store.StepsReadyNotify(ctx, tx, ""); err != nil {
-			return nil, err
-		}
-	}
-	return steps, nil
+	store.QueueTransitionMetadata(b, raw)
 }
 
 // HeartbeatMany extends the leases of running steps and returns the ids

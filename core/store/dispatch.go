@@ -241,3 +241,114 @@ func LeaderUnlock(ctx context.Context, db DBTX, key int64) error {
 	_, err := db.Exec(ctx, sqlOf("LeaderUnlock"), key)
 	return err
 }
+
+// The Queue* functions add a statement to a batch, so a flush sends its
+// independent statements in one round trip; each result lands in out when
+// the batch is read.
+
+// QueueTransitionMetadata queues SetTransitionMetadata.
+func QueueTransitionMetadata(b *pgx.Batch, meta []byte) {
+	b.Queue("SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
+}
+
+func queueIDs(b *pgx.Batch, out *[]int64, name string, args ...any) {
+	b.Queue(sqlOf(name), args...).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+}
+
+// QueueTasksLockForSteps queues TasksLockForSteps.
+func QueueTasksLockForSteps(b *pgx.Batch, stepIDs []int64, out *[]LockedTask) {
+	b.Queue(sqlOf("TasksLockForSteps"), stepIDs).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LockedTask, error) {
+			var t LockedTask
+			err := r.Scan(&t.ID, &t.Status, &t.NamedTaskID)
+			return t, err
+		})
+		return err
+	})
+}
+
+// QueueStepsLockMany queues StepsLockMany.
+func QueueStepsLockMany(b *pgx.Batch, ids []int64, out *[]ReportedStep) {
+	b.Queue(sqlOf("StepsLockMany"), ids).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReportedStep, error) {
+			var s ReportedStep
+			err := r.Scan(&s.ID, &s.TaskID, &s.Name, &s.Status, &s.ClaimToken, &s.Attempts, &s.Retryable, &s.RetryLimit)
+			return s, err
+		})
+		return err
+	})
+}
+
+// QueueStepsCompleteMany queues StepsCompleteMany.
+func QueueStepsCompleteMany(b *pgx.Batch, ids []int64, results []string, out *[]int64) {
+	queueIDs(b, out, "StepsCompleteMany", ids, results)
+}
+
+// QueueStepsFailMany queues StepsFailMany.
+func QueueStepsFailMany(b *pgx.Batch, p *StepsFailManyParams, out map[int64]*time.Time) {
+	lastErrors := make([]string, len(p.LastErrors))
+	for i, e := range p.LastErrors {
+		lastErrors[i] = string(e)
+	}
+	b.Queue(sqlOf("StepsFailMany"), p.IDs, p.Statuses, p.DelayMS, p.Backoff, lastErrors).Query(func(rows pgx.Rows) error {
+		var id int64
+		var next *time.Time
+		_, err := pgx.ForEachRow(rows, []any{&id, &next}, func() error {
+			out[id] = next
+			return nil
+		})
+		return err
+	})
+}
+
+// QueueStepsReleaseMany queues StepsReleaseMany.
+func QueueStepsReleaseMany(b *pgx.Batch, ids []int64, out *[]int64) {
+	queueIDs(b, out, "StepsReleaseMany", ids)
+}
+
+// QueueStepChildrenReleaseMany queues StepChildrenReleaseMany.
+func QueueStepChildrenReleaseMany(b *pgx.Batch, parents []int64, out *[]ReleasedChild) {
+	b.Queue(sqlOf("StepChildrenReleaseMany"), parents).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReleasedChild, error) {
+			var c ReleasedChild
+			err := r.Scan(&c.StepID, &c.TaskID, &c.Ready)
+			return c, err
+		})
+		return err
+	})
+}
+
+// QueueTaskStepCountsMany queues TaskStepCountsMany.
+func QueueTaskStepCountsMany(b *pgx.Batch, taskIDs []int64, out map[int64]StepCounts) {
+	b.Queue(sqlOf("TaskStepCountsMany"), taskIDs).Query(func(rows pgx.Rows) error {
+		var id int64
+		var c StepCounts
+		_, err := pgx.ForEachRow(rows, []any{&id, &c.Total, &c.Done, &c.Failed, &c.Active}, func() error {
+			out[id] = c
+			return nil
+		})
+		return err
+	})
+}
+
+// QueueTasksSetStatusMany queues TasksSetStatusMany.
+func QueueTasksSetStatusMany(b *pgx.Batch, ids []int64, status tt.TaskState, from []string, out *[]int64) {
+	queueIDs(b, out, "TasksSetStatusMany", ids, string(status), from)
+}
+
+// QueueStepDispatchByIDs queues StepDispatchByIDs.
+func QueueStepDispatchByIDs(b *pgx.Batch, ids []int64, workerID string, leaseMS int64, out *[]int64) {
+	queueIDs(b, out, "StepDispatchByIDs", ids, workerID, leaseMS)
+}
+
+// QueueStepsReadyNotify queues StepsReadyNotify.
+func QueueStepsReadyNotify(b *pgx.Batch, namespace string) {
+	b.Queue(sqlOf("StepsReadyNotify"), namespace)
+}
