@@ -40,7 +40,6 @@ func setupFreshB(t testing.TB) *testBundle {
 	return &testBundle{eng: eng, ns: taskertest.Namespace(t)}
 }
 
-
 // start runs a dispatcher for the bundle's namespace, stopped at cleanup.
 func (b *testBundle) start(t *testing.T, cfg dispatcher.Config) *dispatcher.Dispatcher {
 	t.Helper()
