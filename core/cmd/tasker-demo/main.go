@@ -38,6 +38,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tasker-systems/tasker-core-go/core/dispatcher"
 	"github.com/tasker-systems/tasker-core-go/core/engine"
 	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
@@ -155,12 +156,25 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	defer cancel()
 	d.stop = cancel
 	d.started = time.Now()
+	// One dispatcher (this process is one worker) feeds the executors.
+	d.disp, err = dispatcher.New(eng, dispatcher.Config{WorkerID: "demo-" + runID, Namespaces: []string{namespace}})
+	if err != nil {
+		return 0, err
+	}
+	if err := d.disp.Start(ctx); err != nil {
+		return 0, err
+	}
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() { d.worker(runCtx, fmt.Sprintf("demo-%s-w%d", runID, i+1)) })
 	}
 	d.watch(runCtx, cancel)
 	wg.Wait()
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := d.disp.Stop(stopCtx); err != nil {
+		d.noteError("stopping the dispatcher: %v", err)
+	}
+	cancelStop()
 	elapsed := time.Since(d.started)
 
 	// Report from the database, not from what the workers saw.
@@ -198,6 +212,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 // the progress line shows.
 type demo struct {
 	eng        *engine.Engine
+	disp       *dispatcher.Dispatcher
 	order      []*order
 	byTask     map[int64]*order
 	totalSteps int
@@ -267,34 +282,15 @@ func (d *demo) progress() (complete, finished int) {
 	return complete, finished
 }
 
-// worker claims a small batch, runs each step's handler and reports the
-// outcome, until ctx ends. An empty claim waits a moment before the next.
-//
-// Claim errors are retried; five in a row stop the run, since then the
-// database, not the workload, is the problem.
+// worker is one executor: it asks the dispatcher for the next step, runs
+// its handler and reports the outcome, until ctx ends.
 func (d *demo) worker(ctx context.Context, id string) {
-	failures := 0
 	for ctx.Err() == nil {
-		claim, err := d.eng.ClaimSteps(ctx, &tt.ClaimParams{Namespaces: []string{namespace}, Limit: 2, WorkerID: id})
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if failures++; failures == 5 {
-				d.abort(fmt.Errorf("worker %s: 5 claims in a row failed, last: %w", id, err))
-				return
-			}
-			sleep(ctx, 200*time.Millisecond)
-			continue
+		s, err := d.disp.Next(ctx)
+		if err != nil || s == nil {
+			return // quiet, or ctx ended
 		}
-		failures = 0
-		if len(claim.Steps) == 0 {
-			sleep(ctx, 25*time.Millisecond)
-			continue
-		}
-		for i := range claim.Steps {
-			d.runStep(ctx, id, &claim.Steps[i])
-		}
+		d.runStep(ctx, id, s)
 	}
 }
 
@@ -316,7 +312,7 @@ func (d *demo) runStep(ctx context.Context, worker string, s *tt.ClaimedStep) {
 			res, reportErr = d.fail(ctx, s, err)
 			break
 		}
-		res, reportErr = d.eng.CompleteStep(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: raw})
+		res, reportErr = d.disp.Complete(ctx, &tt.CompleteParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken, Results: raw})
 		if reportErr == nil && d.byTask[s.TaskID] != nil {
 			d.stepsDone.Add(1)
 		}
@@ -349,7 +345,7 @@ func (d *demo) fail(ctx context.Context, s *tt.ClaimedStep, err error) (*tt.Step
 	} else {
 		p.Permanent = true
 	}
-	return d.eng.FailStep(ctx, p)
+	return d.disp.Fail(ctx, p)
 }
 
 // watch shows progress until every task of the run is finished (then it
