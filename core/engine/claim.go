@@ -124,7 +124,7 @@ func loadClaimed(ctx context.Context, tx pgx.Tx, ids []int64) ([]tt.ClaimedStep,
 	if err != nil {
 		return nil, err
 	}
-	deps, err := store.StepAncestorResults(ctx, tx, ids)
+	deps, err := store.StepParentResults(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -143,9 +143,17 @@ func TestResolveFailedStep(t *testing.T) {
 	ns := taskertest.Namespace(t)
 	init := taskertest.Start(t, e, taskertest.SimpleDiamondWorkflow(ns), nil)
 
+	// The join asks for its grandparent's results, which its claim lacks.
+	var startSeenByEnd json.RawMessage
 	handler := func(s tt.ClaimedStep) (any, *taskertest.Failure) {
-		if s.StepName == "diamond_branch_b" {
+		switch s.StepName {
+		case "diamond_branch_b":
 			return nil, &taskertest.Failure{Class: "Fatal", Message: "no", Permanent: true}
+		case "diamond_end":
+			anc, err := e.AncestorResults(ctx, &tt.AncestorResultsParams{StepID: s.WorkflowStepID, ClaimToken: s.ClaimToken,
+				Names: []string{"diamond_start"}})
+			require.NoError(t, err)
+			startSeenByEnd = anc["diamond_start"]
 		}
 		return map[string]any{"step": s.StepName}, nil
 	}
@@ -171,7 +179,9 @@ func TestResolveFailedStep(t *testing.T) {
 	end := d.Log[0].Step
 	require.Equal(t, "diamond_end", end.StepName)
 	requireJSONEqual(t, []byte(`{"resolved":"by operator"}`), end.DependencyResults["diamond_branch_b"])
-	require.Len(t, end.DependencyResults, 3)
+	requireJSONEqual(t, []byte(`{"step":"diamond_branch_c"}`), end.DependencyResults["diamond_branch_c"])
+	require.Len(t, end.DependencyResults, 2, "the claim carries the direct parents")
+	requireJSONEqual(t, []byte(`{"step":"diamond_start"}`), startSeenByEnd, "the grandparent on request")
 	steps := stepsByName(st)
 	require.Equal(t, tt.StepResolvedManually, steps["diamond_branch_b"].Status)
 	require.Equal(t, 1, steps["diamond_branch_b"].Attempts)

@@ -69,9 +69,17 @@ func TestResultsRoundTrip(t *testing.T) {
 			ns := taskertest.Namespace(t)
 			spec := producerConsumer(ns)
 			init := taskertest.Start(t, e, spec, nil)
+			// The consumer, a grandchild, asks for the producer's results.
+			var seenByConsumer json.RawMessage
 			d := taskertest.Drive(t, e, ns, []int64{init.TaskID}, func(s tt.ClaimedStep) (any, *taskertest.Failure) {
-				if s.StepName == "producer" {
+				switch s.StepName {
+				case "producer":
 					return c.results, nil
+				case "consumer":
+					got, err := e.AncestorResults(context.Background(), &tt.AncestorResultsParams{StepID: s.WorkflowStepID,
+						ClaimToken: s.ClaimToken, Names: []string{"producer"}})
+					require.NoError(t, err)
+					seenByConsumer = got["producer"]
 				}
 				return map[string]any{"step": s.StepName}, nil
 			})
@@ -82,13 +90,13 @@ func TestResultsRoundTrip(t *testing.T) {
 			require.Equal(t, string(c.results), string(steps["producer"].Results), "results are stored byte for byte")
 
 			for _, r := range d.Log {
-				switch r.Step.StepName {
-				case "relay", "consumer":
+				if r.Step.StepName == "relay" {
 					got, ok := r.Step.DependencyResults["producer"]
-					require.True(t, ok, "%s sees producer", r.Step.StepName)
-					requireJSONEqual(t, c.results, got, "%s's dependency_results[producer]", r.Step.StepName)
+					require.True(t, ok, "relay sees producer")
+					requireJSONEqual(t, c.results, got, "relay's dependency_results[producer]")
 				}
 			}
+			requireJSONEqual(t, c.results, seenByConsumer, "the consumer's ancestor results[producer]")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -59,7 +60,24 @@ func runShapeScenario(t *testing.T, shape taskertest.Shape, middle string, sc sh
 	init := taskertest.Start(t, e, spec, map[string]any{"shape": shape.Name})
 	require.Equal(t, len(spec.Steps), init.StepCount)
 
+	// Each run asks for its other ancestors' results (the claim carries the
+	// direct parents'), by claim token.
+	ancestors := taskertest.Ancestors(spec)
+	parents := taskertest.Parents(spec)
+	fetched := map[string]map[string]json.RawMessage{}
 	handler := func(s tt.ClaimedStep) (any, *taskertest.Failure) {
+		var others []string
+		for _, a := range ancestors[s.StepName] {
+			if !slices.Contains(parents[s.StepName], a) {
+				others = append(others, a)
+			}
+		}
+		if len(others) > 0 {
+			got, err := e.AncestorResults(context.Background(), &tt.AncestorResultsParams{StepID: s.WorkflowStepID,
+				ClaimToken: s.ClaimToken, Names: others})
+			require.NoError(t, err, "ancestor results of %s", s.StepName)
+			fetched[s.ClaimToken] = got
+		}
 		if s.StepName == middle {
 			switch {
 			case sc == retryThenSuccess && s.Attempts == 1:
@@ -152,9 +170,8 @@ func runShapeScenario(t *testing.T, shape taskertest.Shape, middle string, sc sh
 		require.Equal(t, []string{"pending", "in_progress", "error"}, toStates(mid))
 	}
 
-	// Every run saw exactly its ancestors' results, after they completed.
-	ancestors := taskertest.Ancestors(spec)
-	parents := taskertest.Parents(spec)
+	// Every run got exactly its parents' results with its claim and every
+	// other ancestor's on request, after they completed.
 	completedIn := map[string]Run{}
 	for _, r := range d.Log {
 		if r.Failure == nil {
@@ -173,12 +190,20 @@ func runShapeScenario(t *testing.T, shape taskertest.Shape, middle string, sc sh
 			got = append(got, k)
 		}
 		slices.Sort(got)
-		require.Equal(t, ancestors[name], got, "dependency_results of %s", name)
+		wantParents := append([]string{}, parents[name]...)
+		slices.Sort(wantParents)
+		require.Equal(t, wantParents, got, "dependency_results of %s", name)
 		for _, a := range ancestors[name] {
-			parentRun, ok := completedIn[a]
+			ancestorRun, ok := completedIn[a]
 			require.True(t, ok, "ancestor %s of %s completed", a, name)
-			requireJSONEqual(t, parentRun.Results, r.Step.DependencyResults[a], "%s sees %s's results", name, a)
+			seen, ok := r.Step.DependencyResults[a]
+			if !slices.Contains(parents[name], a) {
+				seen, ok = fetched[r.Step.ClaimToken][a]
+			}
+			require.True(t, ok, "%s got %s's results", name, a)
+			requireJSONEqual(t, ancestorRun.Results, seen, "%s sees %s's results", name, a)
 		}
+		require.Len(t, fetched[r.Step.ClaimToken], len(ancestors[name])-len(parents[name]), "%s fetched its other ancestors", name)
 		for _, p := range parents[name] {
 			require.Less(t, completedIn[p].Batch, r.Batch, "%s (batch %d) ran before its parent %s completed", name, r.Batch, p)
 		}

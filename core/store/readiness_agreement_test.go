@@ -26,6 +26,7 @@ package store_test
 // TASKER_READINESS_ITERATIONS overrides the iteration count (default 40).
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -464,15 +465,33 @@ func (a *agreement) claimed(c *tt.ClaimedStep) {
 		a.fatalf("claim of %s: got attempts %d retryable %v limit %d name %s task %d, want %d %v %d %s %d", s.label(),
 			c.Attempts, c.Retryable, c.RetryLimit, c.StepName, c.TaskID, s.attempts, s.retryable, s.limit, s.name, s.task.id)
 	}
-	// Every ancestor's results reach the step, exactly as stored.
+	// The parents' results come with the claim, every other ancestor's on
+	// request; each exactly as stored.
+	if len(c.DependencyResults) != len(s.parents) {
+		a.fatalf("claim of %s: dependency results for %d steps, it has %d parents", s.label(), len(c.DependencyResults), len(s.parents))
+	}
 	anc := s.ancestors()
-	if len(c.DependencyResults) != len(anc) {
-		a.fatalf("claim of %s: dependency results for %d steps, it has %d ancestors", s.label(), len(c.DependencyResults), len(anc))
+	names := make([]string, len(anc))
+	for i, p := range anc {
+		names[i] = p.name
+	}
+	var fetched map[string]json.RawMessage
+	if len(names) > 0 {
+		var err error
+		fetched, err = a.e.AncestorResults(a.ctx, &tt.AncestorResultsParams{StepID: c.WorkflowStepID, ClaimToken: c.ClaimToken, Names: names})
+		if err != nil {
+			a.fatalf("ancestor results of %s: %v", s.label(), err)
+		}
 	}
 	for _, p := range anc {
-		raw, ok := c.DependencyResults[p.name]
+		raw, ok := fetched[p.name]
 		if !ok {
-			a.fatalf("claim of %s: no dependency result of ancestor %s", s.label(), p.name)
+			a.fatalf("claim of %s: no results of ancestor %s on request", s.label(), p.name)
+		}
+		if slices.Contains(s.parents, p) {
+			if inClaim, ok := c.DependencyResults[p.name]; !ok || !bytes.Equal(inClaim, raw) {
+				a.fatalf("claim of %s: parent %s's results are %s in the claim, %s on request", s.label(), p.name, inClaim, raw)
+			}
 		}
 		var got any
 		if err := json.Unmarshal(raw, &got); err != nil {

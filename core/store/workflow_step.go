@@ -125,9 +125,9 @@ func StepsClaimed(ctx context.Context, db DBTX, stepIDs []int64) ([]tt.ClaimedSt
 	})
 }
 
-// StepAncestorResults maps each step to its ancestors' results by name.
-func StepAncestorResults(ctx context.Context, db DBTX, stepIDs []int64) (map[int64]map[string]json.RawMessage, error) {
-	rows, err := db.Query(ctx, sqlOf("StepAncestorResults"), stepIDs)
+// StepParentResults maps each step to its direct parents' results by name.
+func StepParentResults(ctx context.Context, db DBTX, stepIDs []int64) (map[int64]map[string]json.RawMessage, error) {
+	rows, err := db.Query(ctx, sqlOf("StepParentResults"), stepIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +145,42 @@ func StepAncestorResults(ctx context.Context, db DBTX, stepIDs []int64) (map[int
 		return nil
 	})
 	return out, err
+}
+
+// StepAncestorResults reads the results of the ancestors of stepID named in
+// names (distinct), at any depth, by name. A name that is not an ancestor is
+// missing from the map.
+func StepAncestorResults(ctx context.Context, db DBTX, stepID int64, names []string) (map[string]json.RawMessage, error) {
+	rows, err := db.Query(ctx, sqlOf("StepAncestorResults"), stepID, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(names))
+	var name string
+	var results []byte
+	_, err = pgx.ForEachRow(rows, []any{&name, &results}, func() error {
+		out[name] = append([]byte(nil), results...)
+		return nil
+	})
+	return out, err
+}
+
+// ClaimState is a step's name, state and claim token, read without a lock.
+type ClaimState struct {
+	Name       string
+	Status     tt.StepState
+	ClaimToken string
+}
+
+// StepClaimState reads a step's name, state and claim token (empty when
+// unclaimed) without locking it.
+func StepClaimState(ctx context.Context, db DBTX, stepID int64) (*ClaimState, error) {
+	var s ClaimState
+	err := db.QueryRow(ctx, sqlOf("StepClaimState"), stepID).Scan(&s.Name, &s.Status, &s.ClaimToken)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
+	}
+	return &s, err
 }
 
 // LockedStep is a step row locked for the rest of the transaction.

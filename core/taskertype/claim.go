@@ -115,3 +115,17 @@ type StepResult struct {
 	NextRetryAt    *time.Time `json:"next_retry_at"`
 	TaskStatus     TaskState  `json:"task_status"`
 }
+
+// AncestorResultsParams asks, on behalf of a claimed step, for the results of
+// some of its ancestors (at any depth). A claim carries only the direct
+// parents' results; a handler that needs an earlier step's asks for it by
+// name while its claim token holds the step.
+//
+// The token is required: a step's view of its ancestors belongs to its claim.
+// Read-only tools that want any step's results read them from TaskStatus
+// (tasker_task_status), which needs no claim.
+type AncestorResultsParams struct {
+	StepID     int64    `json:"step_id"`
+	ClaimToken string   `json:"claim_token"`
+	Names      []string `json:"names"`
+}

@@ -363,7 +363,7 @@ func decode(s *tt.ClaimedStep, cfg any, o *order) error {
 	return nil
 }
 
-// dependency reads the results of an ancestor step.
+// dependency reads the results of a parent step (the claim carries them).
 func dependency(s *tt.ClaimedStep, step string, v any) error {
 	raw, ok := s.DependencyResults[step]
 	if !ok {

@@ -100,22 +100,58 @@ SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
  WHERE ws.workflow_step_id = ANY ($1::bigint[])
  ORDER BY ws.priority DESC, ws.workflow_step_id;
 
+-- name: StepParentResults
+-- The results of each given step's direct parents (all complete or resolved,
+-- since the steps were ready): one join over the edges, no recursion, so a
+-- claim costs the same at the end of a long chain as at its start. Other
+-- ancestors' results are read on request (StepAncestorResults).
+SELECT e.to_step_id, s.name, coalesce(ws.results, 'null'::json)
+  FROM tasker_workflow_step_edges e
+  JOIN tasker_workflow_steps ws ON ws.workflow_step_id = e.from_step_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE e.to_step_id = ANY ($1::bigint[]);
+
 -- name: StepAncestorResults
--- The results of every ancestor of each given step (all complete or
--- resolved, since the steps were ready).
-WITH RECURSIVE ancestors AS (
-    SELECT e.to_step_id AS step_id, e.from_step_id AS ancestor_id
-      FROM tasker_workflow_step_edges e
-     WHERE e.to_step_id = ANY ($1::bigint[])
-    UNION
-    SELECT a.step_id, e.from_step_id
-      FROM ancestors a
-      JOIN tasker_workflow_step_edges e ON e.to_step_id = a.ancestor_id
+-- The results of the ancestors of step $1 named in $2, at any depth. The
+-- names become steps of the same task (targets); the walk then climbs the
+-- edges one generation per iteration, the whole generation in one row (each
+-- step's parents by one index lookup), and stops as soon as every target was
+-- reached or no generation is left: a step at the end of a long chain asking
+-- for its grandparent reads two generations, not the chain. A name that is
+-- no ancestor has no row.
+WITH RECURSIVE targets AS (
+    SELECT ws.workflow_step_id AS id
+      FROM tasker_workflow_steps me
+      JOIN tasker_workflow_steps ws ON ws.task_id = me.task_id
+      JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+     WHERE me.workflow_step_id = $1 AND s.name = ANY ($2::text[])
+), walk (generation, found) AS (
+    SELECT ARRAY[$1::bigint], '{}'::bigint[]
+    UNION ALL
+    SELECT up.ids, w.found || ARRAY(SELECT unnest(up.ids) INTERSECT SELECT id FROM targets
+                                    EXCEPT SELECT unnest(w.found))
+      FROM walk w
+     CROSS JOIN LATERAL (
+           SELECT ARRAY(SELECT DISTINCT p.id
+                          FROM unnest(w.generation) AS c(id),
+                               unnest(ARRAY(SELECT e.from_step_id FROM tasker_workflow_step_edges e
+                                             WHERE e.to_step_id = c.id)) AS p(id)) AS ids
+           OFFSET 0) up
+     WHERE cardinality(w.generation) > 0
+       AND cardinality(w.found) < (SELECT count(*) FROM targets)
 )
-SELECT a.step_id, s.name, coalesce(ws.results, 'null'::json)
-  FROM ancestors a
-  JOIN tasker_workflow_steps ws ON ws.workflow_step_id = a.ancestor_id
+SELECT s.name, coalesce(ws.results, 'null'::json)
+  FROM (SELECT DISTINCT unnest(w.found) AS id FROM walk w) f
+  JOIN tasker_workflow_steps ws ON ws.workflow_step_id = f.id
   JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id;
+
+-- name: StepClaimState
+-- A step's name, state and claim token ('' when unclaimed), without a lock:
+-- for read-only calls made on behalf of a claim.
+SELECT s.name, ws.status, coalesce(ws.claim_token::text, '')
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE ws.workflow_step_id = $1;
 
 -- name: StepLock
 SELECT ws.workflow_step_id, ws.task_id, s.name, ws.status, coalesce(ws.claim_token::text, ''),
