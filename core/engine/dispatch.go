@@ -388,8 +388,9 @@ func (e *Engine) HeartbeatMany(ctx context.Context, ids []int64, tokens []string
 const rescueLockKey = 0x7461736b6572 + 1
 
 // RescueExpiredLeases recovers expired leases (see RecoverExpiredLeases)
-// when no other process is doing it right now; leader is false when another
-// process held the lock.
+// when no other process is doing it right now, then analyzes the steps table
+// when its statistics lag far behind; leader is false when another process
+// held the lock.
 func (e *Engine) RescueExpiredLeases(ctx context.Context) (n int, leader bool, err error) {
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
@@ -407,5 +408,13 @@ func (e *Engine) RescueExpiredLeases(ctx context.Context) (n int, leader bool, e
 		}
 	}()
 	n, err = e.RecoverExpiredLeases(ctx)
-	return n, true, err
+	if err != nil {
+		return n, true, err
+	}
+	// The leader also keeps the planner's view of the steps table fresh.
+	stale, err := store.StepsNeedAnalyze(ctx, conn)
+	if err == nil && stale {
+		err = store.StepsAnalyze(ctx, conn)
+	}
+	return n, true, store.InterpretError("analyze_steps", err)
 }

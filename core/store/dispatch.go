@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -40,6 +41,9 @@ func StepDispatchReady(ctx context.Context, db Batcher, meta []byte, p *StepDisp
 	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
+	// With a million finished steps the claim's cost estimate crosses the JIT
+	// threshold and compiling it takes 5x the query; it never pays off here.
+	b.Queue("SELECT set_config('jit', 'off', true)")
 	var ids []int64
 	b.Queue(sqlOf(name), ns, p.Limit, p.WorkerID, p.LeaseMS).Query(func(rows pgx.Rows) error {
 		var err error
@@ -351,4 +355,22 @@ func QueueStepDispatchByIDs(b *pgx.Batch, ids []int64, workerID string, leaseMS 
 // QueueStepsReadyNotify queues StepsReadyNotify.
 func QueueStepsReadyNotify(b *pgx.Batch, namespace string) {
 	b.Queue(sqlOf("StepsReadyNotify"), namespace)
+}
+
+// StepsNeedAnalyze reports whether the steps table's statistics lag far
+// behind its contents.
+func StepsNeedAnalyze(ctx context.Context, db DBTX) (bool, error) {
+	var stale bool
+	err := db.QueryRow(ctx, sqlOf("StepsNeedAnalyze")).Scan(&stale)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return stale, err
+}
+
+// StepsAnalyze refreshes the steps table's statistics. It does not block
+// claims or reports.
+func StepsAnalyze(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, "ANALYZE tasker_workflow_steps")
+	return err
 }

@@ -416,3 +416,11 @@ UPDATE tasker_workflow_steps ws
   FROM unnest($1::bigint[], $2::uuid[]) AS u(id, token)
  WHERE ws.workflow_step_id = u.id AND ws.claim_token = u.token AND ws.status = 'in_progress'
 RETURNING ws.workflow_step_id;
+
+-- name: StepsNeedAnalyze
+-- Whether the planner's statistics of the steps table lag far behind it: a
+-- backlog inserted faster than autovacuum analyzes turns the claim into a
+-- scan and sort (34 ms instead of 0.3 ms at 20,000 ready steps).
+SELECT coalesce(n_mod_since_analyze > greatest(1000, 0.1 * n_live_tup), false)
+  FROM pg_stat_user_tables
+ WHERE relid = 'tasker_workflow_steps'::regclass;
