@@ -41,12 +41,16 @@ extern const char *_GoStringPtr(_GoString_ s);
   *   - calls that touch the database block, take timeout_ms (0 = the default
   *     from tasker_init) and should be attached with blocking: true;
   *   - a panic inside the library is recovered and becomes TASKER_ERR_INTERNAL;
+  *   - a dispatcher (tasker_dispatcher_start) runs goroutines of its own that
+  *     claim, heartbeat and record reports for one worker; callers' threads
+  *     block in tasker_dispatcher_next and report with tasker_dispatcher_complete
+  *     or tasker_dispatcher_fail, and TASKER_ERR_SHUTDOWN tells them to exit;
   *   - a process that loaded this library must not fork and then call it.
   */
  #include <stdint.h>
  #include <stdlib.h>
 
- #define TASKER_ABI_VERSION 1
+ #define TASKER_ABI_VERSION 2
 
  #define TASKER_OK                     0
  #define TASKER_ERR_VALIDATION         1
@@ -62,6 +66,12 @@ extern const char *_GoStringPtr(_GoString_ s);
  #define TASKER_ERR_ABI                11
  #define TASKER_ERR_INVALID_HANDLE     12
  #define TASKER_ERR_NOT_INITIALIZED    13
+ #define TASKER_ERR_SHUTDOWN           14
+
+#line 1 "cgo-generated-wrapper"
+
+#line 3 "exports_dispatcher.go"
+ #include <stdint.h>
 
 #line 1 "cgo-generated-wrapper"
 
@@ -152,6 +162,13 @@ extern "C" {
 #endif
 
 extern int tasker_abi_version(void);
+extern int tasker_dispatcher_start(char* config_json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_dispatcher_next(uint64_t h, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_dispatcher_complete(uint64_t h, char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_dispatcher_fail(uint64_t h, char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_dispatcher_quiet(uint64_t h, char** err_out);
+extern int tasker_dispatcher_stop(uint64_t h, int64_t timeout_ms, char** err_out);
+extern int tasker_dispatcher_stats(uint64_t h, uint64_t* out, char** err_out);
 extern int tasker_migrate(int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_template_register(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_task_initialize(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);

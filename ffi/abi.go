@@ -27,12 +27,16 @@ package main
 //  *   - calls that touch the database block, take timeout_ms (0 = the default
 //  *     from tasker_init) and should be attached with blocking: true;
 //  *   - a panic inside the library is recovered and becomes TASKER_ERR_INTERNAL;
+//  *   - a dispatcher (tasker_dispatcher_start) runs goroutines of its own that
+//  *     claim, heartbeat and record reports for one worker; callers' threads
+//  *     block in tasker_dispatcher_next and report with tasker_dispatcher_complete
+//  *     or tasker_dispatcher_fail, and TASKER_ERR_SHUTDOWN tells them to exit;
 //  *   - a process that loaded this library must not fork and then call it.
 //  */
 // #include <stdint.h>
 // #include <stdlib.h>
 //
-// #define TASKER_ABI_VERSION 1
+// #define TASKER_ABI_VERSION 2
 //
 // #define TASKER_OK                     0
 // #define TASKER_ERR_VALIDATION         1
@@ -48,6 +52,7 @@ package main
 // #define TASKER_ERR_ABI                11
 // #define TASKER_ERR_INVALID_HANDLE     12
 // #define TASKER_ERR_NOT_INITIALIZED    13
+// #define TASKER_ERR_SHUTDOWN           14
 import "C"
 
 // The status codes, from the #defines above (the header's single source).
@@ -66,6 +71,7 @@ const (
 	rcABI               = C.TASKER_ERR_ABI
 	rcInvalidHandle     = C.TASKER_ERR_INVALID_HANDLE
 	rcNotInitialized    = C.TASKER_ERR_NOT_INITIALIZED
+	rcShutdown          = C.TASKER_ERR_SHUTDOWN
 
 	abiVersion = C.TASKER_ABI_VERSION
 )

@@ -202,10 +202,16 @@ func TestLifecycle(t *testing.T) {
 	ns := registerDiamond(t)
 	kept := callStats()
 	requireOK(t, kept)
+	running := startDispatcher(t, ns, "")
 
 	requireErr(t, callInit(ptr(initConfigJSON(""))), rcValidation, "validation", "already initialized")
 	requireOK(t, callShutdown(5000))
 	requireErr(t, callShutdown(0), rcNotInitialized, "not_initialized", "call tasker_init")
+	// tasker_shutdown stopped the dispatcher before closing the pool.
+	requireErr(t, callDispatcherNext(running, 100), rcShutdown, "shutdown", "")
+	requireOK(t, callDispatcherStop(running, 100))
+	requireOK(t, callHandleFree(running))
+	requireErr(t, callDispatcherStart(ptr(`{"worker_id":"w"}`), 0), rcNotInitialized, "not_initialized", "tasker_init")
 
 	requireErr(t, callJSON(exportTaskInitialize, ptr(`{"namespace":"x","name":"y","context":{}}`), 0), rcNotInitialized, "not_initialized", "tasker_init")
 	requireErr(t, callID(exportTaskStatus, 1, 0), rcNotInitialized, "not_initialized", "tasker_init")
@@ -246,8 +252,8 @@ func TestLifecycle(t *testing.T) {
 
 func TestVersionAndDiagnostics(t *testing.T) {
 	checkHandles(t)
-	require.EqualValues(t, 1, tasker_abi_version())
-	require.Contains(t, callVersion(), `"abi_version":1`)
+	require.EqualValues(t, 2, tasker_abi_version())
+	require.Contains(t, callVersion(), `"abi_version":2`)
 	require.Contains(t, callGoroutineDump(), "goroutine ")
 	require.GreaterOrEqual(t, int(tasker_ensure_sigonstack()), 0)
 	echo := callDebugEcho("ClaimParams", `{"limit":3,"worker_id":"w"}`)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"github.com/tasker-systems/tasker-core-go/core/dispatcher"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -25,7 +26,13 @@ var rcByCode = map[tt.Code]int{
 	tt.CodeABI:               rcABI,
 	tt.CodeInvalidHandle:     rcInvalidHandle,
 	tt.CodeNotInitialized:    rcNotInitialized,
+	codeShutdown:             rcShutdown,
 }
+
+// codeShutdown is the ABI code of dispatcher.ErrStopped: the dispatcher is
+// quiet or stopped and hands out no more steps, so the executor should exit.
+// It is the ABI's own code (core/taskertype has no constant for it).
+const codeShutdown tt.Code = "shutdown"
 
 // errorJSON is the error object every failing call hands out.
 type errorJSON struct {
@@ -40,6 +47,8 @@ func describe(err error) (int, []byte) {
 	e := errorJSON{Code: tt.CodeInternal, Message: err.Error(), Details: map[string]any{}}
 	var coded tt.Coded
 	switch {
+	case errors.Is(err, dispatcher.ErrStopped):
+		e.Code = codeShutdown
 	case errors.As(err, &coded):
 		e.Code = coded.Code()
 		if d := coded.Details(); d != nil {

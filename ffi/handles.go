@@ -45,14 +45,22 @@ func (t *handleTable) get(h uint64) (any, error) {
 	return v, nil
 }
 
+// freer is an object that lets go of more than memory when its handle is
+// freed (a dispatcher stops); onFree must not block.
+type freer interface{ onFree() }
+
 // free drops h; a second free of the same handle is an error.
 func (t *handleTable) free(h uint64) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.objects[h]; !ok {
+	v, ok := t.objects[h]
+	delete(t.objects, h)
+	t.mu.Unlock()
+	if !ok {
 		return &invalidHandleError{handle: h}
 	}
-	delete(t.objects, h)
+	if f, ok := v.(freer); ok {
+		f.onFree()
+	}
 	return nil
 }
 

@@ -75,8 +75,15 @@ func kindName(v any) string {
 	return t.Name()
 }
 
+// int64Fielder is a result type that lists its own hot scalars (the
+// dispatcher's, in dispatcher.go).
+type int64Fielder interface{ int64Fields() map[string]int64 }
+
 // int64Fields lists the hot scalars tasker_handle_int64 reads, by kind.
 func int64Fields(v any) map[string]int64 {
+	if f, ok := v.(int64Fielder); ok {
+		return f.int64Fields()
+	}
 	switch r := v.(type) {
 	case *store.MigrateResult:
 		return map[string]int64{"current_version": int64(r.CurrentVersion), "applied": int64(len(r.Applied))}

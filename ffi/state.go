@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -19,6 +20,10 @@ type engineState struct {
 	engine         *engine.Engine
 	pool           *pgxpool.Pool
 	defaultTimeout time.Duration
+	logger         *slog.Logger
+
+	dispatchersMu sync.Mutex
+	dispatchers   map[*Dispatcher]struct{} // started and not yet stopped
 }
 
 var (
@@ -61,7 +66,8 @@ func start(cfg *initConfig) error {
 		pool.Close()
 		return store.InterpretError("init: connect", err)
 	}
-	eng, err := engine.New(pool, cfg.engineConfig())
+	ec := cfg.engineConfig()
+	eng, err := engine.New(pool, ec)
 	if err != nil {
 		pool.Close()
 		return tt.NewValidationError("init", "", "%v", err)
@@ -72,13 +78,14 @@ func start(cfg *initConfig) error {
 	if cfg.MemoryLimitBytes > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimitBytes)
 	}
-	state = &engineState{engine: eng, pool: pool, defaultTimeout: cfg.defaultTimeout()}
+	state = &engineState{engine: eng, pool: pool, defaultTimeout: cfg.defaultTimeout(), logger: ec.Logger,
+		dispatchers: map[*Dispatcher]struct{}{}}
 	return nil
 }
 
-// stop detaches the state and closes its pool, waiting up to timeout for
-// connections in use to come back. Calls already running keep their engine
-// and finish (or fail) on their own; new calls get not_initialized.
+// stop detaches the state, stops its dispatchers and closes its pool, all
+// within timeout. Calls already running keep their engine and finish (or
+// fail) on their own; new calls get not_initialized.
 func stop(timeout time.Duration) error {
 	stateMu.Lock()
 	s := state
@@ -87,6 +94,9 @@ func stop(timeout time.Duration) error {
 	if s == nil {
 		return notInitializedError{}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s.stopDispatchers(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -96,7 +106,7 @@ func stop(timeout time.Duration) error {
 	select {
 	case <-done:
 		return nil
-	case <-time.After(timeout):
+	case <-ctx.Done():
 		return &tt.TimeoutError{Op: "shutdown", Err: context.DeadlineExceeded}
 	}
 }

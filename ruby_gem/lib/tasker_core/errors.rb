@@ -47,6 +47,9 @@ module TaskerCore
   class AbiError < Error; code! "abi"; end
   class InvalidHandleError < Error; code! "invalid_handle"; end
   class NotInitializedError < Error; code! "not_initialized"; end
+  # A dispatcher that is quiet or stopped hands out no more steps: the
+  # processor asking should exit. Not a failure.
+  class ShutdownError < Error; code! "shutdown"; end
 
   # A task request whose identity matches an existing task.
   class DuplicateTaskError < Error
@@ -75,7 +78,8 @@ module TaskerCore
   CODES_BY_STATUS = {
     1 => "validation", 2 => "not_found", 3 => "duplicate", 4 => "conflict",
     5 => "invalid_transition", 6 => "stale_claim", 7 => "not_ready", 8 => "timeout",
-    9 => "database", 10 => "internal", 11 => "abi", 12 => "invalid_handle", 13 => "not_initialized"
+    9 => "database", 10 => "internal", 11 => "abi", 12 => "invalid_handle", 13 => "not_initialized",
+    14 => "shutdown"
   }.freeze
 
   # Raised by a step handler: the attempt failed and may be retried (if the

@@ -28,7 +28,7 @@ RSpec.describe TaskerCore::Native do
         end
       RUBY
       expect(status).to be_success, out
-      expect(out).to match(%r{build/libtasker_core\.so speaks ABI version 1, but tasker_core \S+ needs ABI version 99; rebuild the library with make lib})
+      expect(out).to match(%r{build/libtasker_core\.so speaks ABI version #{TaskerCore::ABI_VERSION}, but tasker_core \S+ needs ABI version 99; rebuild the library with make lib})
       expect(out.scan("speaks ABI version").size).to eq(2) # the second call gets the same error
     end
 
@@ -52,13 +52,14 @@ RSpec.describe TaskerCore::Native do
               File.expand_path("../../../bindings/libtasker_core.h", __dir__)].find { |f| File.file?(f) }
     header = File.read(header)
     exports = header.scan(/^extern .*?\b(tasker_\w+)\(/).flatten.reject { |f| f.start_with?("tasker_debug_") }
-    expect(exports).to include("tasker_step_release", "tasker_ping", "tasker_stats")
+    expect(exports).to include("tasker_step_release", "tasker_ping", "tasker_stats", "tasker_dispatcher_next")
     expect(exports.reject { |f| described_class.respond_to?(f) }).to eq([])
-    expect(described_class::JSON_CALLS + described_class::ID_CALLS).to all(satisfy { |f| described_class.respond_to?(f) })
+    calls = described_class::JSON_CALLS + described_class::ID_CALLS + described_class::DISPATCHER_CALLS.keys
+    expect(calls).to all(satisfy { |f| described_class.respond_to?(f) })
   end
 
   it "reads the library's own metrics without touching the database" do
-    expect(described_class.stats).to include("initialized" => true, "abi_version" => 1, "pool_max_conns" => TaskerCore.config.pool_size)
+    expect(described_class.stats).to include("initialized" => true, "abi_version" => TaskerCore::ABI_VERSION, "pool_max_conns" => TaskerCore.config.pool_size)
   end
 
   describe "errors" do
@@ -67,7 +68,7 @@ RSpec.describe TaskerCore::Native do
         4 => TaskerCore::ConflictError, 5 => TaskerCore::InvalidTransitionError, 6 => TaskerCore::StaleClaimError,
         7 => TaskerCore::NotReadyError, 8 => TaskerCore::TimeoutError, 9 => TaskerCore::DatabaseError,
         10 => TaskerCore::InternalError, 11 => TaskerCore::AbiError, 12 => TaskerCore::InvalidHandleError,
-        13 => TaskerCore::NotInitializedError }.each do |rc, klass|
+        13 => TaskerCore::NotInitializedError, 14 => TaskerCore::ShutdownError }.each do |rc, klass|
         error = TaskerCore::Error.from_status(rc, nil)
         expect(error).to be_a(klass).and(be_a(TaskerCore::Error))
         expect(error.code).to eq(TaskerCore::CODES_BY_STATUS.fetch(rc))

@@ -4,11 +4,19 @@ module TaskerCore
   module Native
     # Exports taking (json, timeout_ms, out, err) that touch the database.
     JSON_CALLS = %i[tasker_template_register tasker_task_initialize tasker_step_claim tasker_step_claim_one
-                    tasker_step_heartbeat tasker_step_complete tasker_step_fail tasker_step_release
-                    tasker_step_resolve tasker_task_cancel tasker_task_retry].freeze
+                    tasker_step_ancestor_results tasker_step_heartbeat tasker_step_complete tasker_step_fail
+                    tasker_step_release tasker_step_resolve tasker_task_cancel tasker_task_retry].freeze
     # Exports taking (task_id, timeout_ms, out, err) that touch the database.
     ID_CALLS = %i[tasker_task_status tasker_task_execution_context tasker_step_readiness
                   tasker_dependency_levels].freeze
+    # Dispatcher exports that wait (on the database or for a step), by argument types.
+    DISPATCHER_CALLS = {
+      tasker_dispatcher_start: %i[string int64 pointer pointer],
+      tasker_dispatcher_next: %i[uint64 int64 pointer pointer],
+      tasker_dispatcher_complete: %i[uint64 string int64 pointer pointer],
+      tasker_dispatcher_fail: %i[uint64 string int64 pointer pointer],
+      tasker_dispatcher_stop: %i[uint64 int64 pointer]
+    }.freeze
 
     # Finding, dlopening and attaching the library: run once per process by
     # Native.ensure_loaded!/ensure_ready! under Native's lock. Exports that
@@ -57,6 +65,8 @@ module TaskerCore
         attach_function :tasker_handle_int64, %i[uint64 string pointer pointer], :int
         attach_function :tasker_handle_kind, %i[uint64 pointer pointer], :int
         attach_function :tasker_handle_free, %i[uint64 pointer], :int
+        attach_function :tasker_dispatcher_quiet, %i[uint64 pointer], :int
+        attach_function :tasker_dispatcher_stats, %i[uint64 pointer pointer], :int
       end
 
       def attach_blocking
@@ -66,6 +76,7 @@ module TaskerCore
         attach_function :tasker_migrate, %i[int64 pointer pointer], :int, blocking: true
         JSON_CALLS.each { |f| attach_function f, %i[string int64 pointer pointer], :int, blocking: true }
         ID_CALLS.each { |f| attach_function f, %i[int64 int64 pointer pointer], :int, blocking: true }
+        DISPATCHER_CALLS.each { |f, args| attach_function f, args, :int, blocking: true }
       end
     end
   end
