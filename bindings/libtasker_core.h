@@ -174,6 +174,7 @@ extern int tasker_template_register(char* json, int64_t timeout_ms, uint64_t* ou
 extern int tasker_task_initialize(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_claim(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_claim_one(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_step_ancestor_results(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_heartbeat(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_complete(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_release(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);

@@ -55,6 +55,8 @@ func TestRejectedInputs(t *testing.T) {
 		{"negative task id", exportTaskRetry, `{"task_id":-1}`, "task_id", "must be > 0, got -1"},
 		{"bad claim token", exportStepComplete, `{"step_id":1,"claim_token":"nope"}`, "claim_token", "must be a UUID"},
 		{"zero limit", exportStepClaim, `{"worker_id":"w","limit":0}`, "limit", "must be within 1.."},
+		{"no ancestor names", exportAncestorResults, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","names":[]}`, "names", "must name at least one step"},
+		{"ancestor name not a string", exportAncestorResults, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","names":[1]}`, "names[0]", "expected string, got number"},
 		{"no worker", exportStepClaimOne, `{"step_id":3}`, "worker_id", "is required"},
 		{"bad fail backoff", exportStepFail, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","error":{"message":"x"},"backoff_seconds":-1}`, "backoff_seconds", "must be >= 0"},
 		{"NUL in context", exportTaskInitialize, fmt.Sprintf(`{"namespace":%q,"name":"diamond","context":{"k":"a\u0000b"}}`, ns), "", "\\u0000"},
@@ -78,7 +80,7 @@ func TestNullPointers(t *testing.T) {
 	checkHandles(t)
 	before := rowCounts(t)
 	for name, fn := range map[string]jsonExport{"register": exportTemplateRegister, "initialize": exportTaskInitialize,
-		"claim": exportStepClaim, "complete": exportStepComplete, "cancel": exportTaskCancel} {
+		"claim": exportStepClaim, "complete": exportStepComplete, "cancel": exportTaskCancel, "ancestor_results": exportAncestorResults} {
 		t.Run(name, func(t *testing.T) {
 			e := requireErr(t, callJSON(fn, nil, 0), rcABI, "abi", "json must not be NULL")
 			require.Equal(t, "json", e.Details["argument"])

@@ -41,6 +41,9 @@ func decodeClaimParams(b []byte) (*tt.ClaimParams, error) {
 func decodeClaimOneParams(b []byte) (*tt.ClaimOneParams, error) {
 	return decodeStrict[tt.ClaimOneParams]("claim_step", b, maxParamDepth)
 }
+func decodeAncestorResultsParams(b []byte) (*tt.AncestorResultsParams, error) {
+	return decodeStrict[tt.AncestorResultsParams]("ancestor_results", b, maxParamDepth)
+}
 func decodeHeartbeatParams(b []byte) (*tt.HeartbeatParams, error) {
 	return decodeStrict[tt.HeartbeatParams]("heartbeat", b, maxParamDepth)
 }

@@ -67,6 +67,21 @@ func tasker_step_claim_one(json *C.char, timeout_ms C.int64_t, out *C.uint64_t, 
 	return finish(out, err_out, res, err)
 }
 
+//export tasker_step_ancestor_results
+func tasker_step_ancestor_results(json *C.char, timeout_ms C.int64_t, out *C.uint64_t, err_out **C.char) (rc C.int) {
+	defer guard(&rc, err_out)
+	s, ctx, cancel, p, err := prepare(json, timeout_ms, out, err_out, decodeAncestorResultsParams)
+	if err != nil {
+		return fail(err_out, err)
+	}
+	defer cancel()
+	res, err := s.engine.AncestorResults(ctx, p)
+	if err != nil {
+		return fail(err_out, err)
+	}
+	return finish(out, err_out, &AncestorResults{StepID: p.StepID, Results: res}, nil)
+}
+
 //export tasker_step_heartbeat
 func tasker_step_heartbeat(json *C.char, timeout_ms C.int64_t, out *C.uint64_t, err_out **C.char) (rc C.int) {
 	defer guard(&rc, err_out)

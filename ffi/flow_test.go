@@ -88,6 +88,9 @@ func TestDiamondFlow(t *testing.T) {
 			for dep := range s.DependencyResults {
 				require.True(t, completed[dep], "step %s got results of %s before it completed", s.StepName, dep)
 			}
+			if s.StepName == "d" {
+				requireAncestorResults(t, s)
+			}
 			hb := callJSON(exportStepHeartbeat, ptr(fmt.Sprintf(`{"step_id":%d,"claim_token":%q,"lease_ms":60000}`, s.WorkflowStepID, s.ClaimToken)), 5000)
 			requireOK(t, hb)
 			requireOK(t, callHandleFree(hb.handle))
@@ -269,4 +272,29 @@ func TestPing(t *testing.T) {
 	}
 	wg.Wait()
 	require.Less(t, time.Since(start), 1000*time.Millisecond, "4 concurrent 300 ms pings overlap")
+}
+
+// requireAncestorResults checks, for the diamond's join d, that the claim
+// carries the parents' results only and that tasker_step_ancestor_results
+// gives the grandparent's, and names a step that is no ancestor.
+func requireAncestorResults(t *testing.T, d tt.ClaimedStep) {
+	t.Helper()
+	require.Len(t, d.DependencyResults, 2, "the claim carries the direct parents b and c")
+	c := callJSON(exportAncestorResults, ptr(fmt.Sprintf(`{"step_id":%d,"claim_token":%q,"names":["a","b"]}`, d.WorkflowStepID, d.ClaimToken)), 5000)
+	requireOK(t, c)
+	kind, kc := callHandleKind(c.handle)
+	requireOK(t, kc)
+	require.Equal(t, "AncestorResults", kind)
+	n, nc := callHandleInt64(c.handle, ptr("count"))
+	requireOK(t, nc)
+	require.EqualValues(t, 2, n)
+	var got AncestorResults
+	handleJSON(t, c.handle, &got)
+	require.Equal(t, d.WorkflowStepID, got.StepID)
+	require.JSONEq(t, `{"step":"a"}`, string(got.Results["a"]))
+	require.JSONEq(t, `{"step":"b"}`, string(got.Results["b"]))
+
+	bad := callJSON(exportAncestorResults, ptr(fmt.Sprintf(`{"step_id":%d,"claim_token":%q,"names":["a","zz"]}`, d.WorkflowStepID, d.ClaimToken)), 5000)
+	e := requireErr(t, bad, rcValidation, "validation", `names[1]: step "zz" is not an ancestor of "d"`)
+	require.Equal(t, "names[1]", e.Details["field"])
 }

@@ -60,6 +60,10 @@ func FuzzDecodeClaimOne(f *testing.F) {
 	fuzzDecoder(f, decodeClaimOneParams, `{"step_id":1,"worker_id":"w","lease_ms":5}`)
 }
 
+func FuzzDecodeAncestorResults(f *testing.F) {
+	fuzzDecoder(f, decodeAncestorResultsParams, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","names":["a","b"]}`)
+}
+
 func FuzzDecodeHeartbeat(f *testing.F) {
 	fuzzDecoder(f, decodeHeartbeatParams, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","lease_ms":5}`)
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/goccy/go-json"
+
 	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
@@ -16,6 +18,13 @@ type ReadinessResult struct {
 // DependencyLevelsResult is what tasker_dependency_levels hands out.
 type DependencyLevelsResult struct {
 	Levels []tt.DependencyLevel `json:"levels"`
+}
+
+// AncestorResults is what tasker_step_ancestor_results hands out: the
+// results of the ancestors asked for, by step name.
+type AncestorResults struct {
+	StepID  int64                      `json:"step_id"`
+	Results map[string]json.RawMessage `json:"results"`
 }
 
 // Stats is what tasker_stats hands out: numbers for metrics, none of which
@@ -62,6 +71,8 @@ func kindName(v any) string {
 		return "ReadinessResult"
 	case *DependencyLevelsResult:
 		return "DependencyLevelsResult"
+	case *AncestorResults:
+		return "AncestorResults"
 	case *Stats:
 		return "Stats"
 	}
@@ -108,6 +119,8 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"count": int64(len(r.Steps))}
 	case *DependencyLevelsResult:
 		return map[string]int64{"count": int64(len(r.Levels))}
+	case *AncestorResults:
+		return map[string]int64{"step_id": r.StepID, "count": int64(len(r.Results))}
 	case *Stats:
 		return map[string]int64{"live_handles": r.LiveHandles, "goroutines": r.Goroutines, "heap_alloc_bytes": r.HeapAllocBytes}
 	}

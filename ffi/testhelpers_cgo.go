@@ -204,6 +204,7 @@ var (
 	exportTaskInitialize   = jsonExport(tasker_task_initialize)
 	exportStepClaim        = jsonExport(tasker_step_claim)
 	exportStepClaimOne     = jsonExport(tasker_step_claim_one)
+	exportAncestorResults  = jsonExport(tasker_step_ancestor_results)
 	exportStepHeartbeat    = jsonExport(tasker_step_heartbeat)
 	exportStepComplete     = jsonExport(tasker_step_complete)
 	exportStepRelease      = jsonExport(tasker_step_release)

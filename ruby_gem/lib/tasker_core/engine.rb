@@ -40,6 +40,15 @@ module TaskerCore
       Out::ClaimedStep.from_h(json_call(:claim_one, :tasker_step_claim_one, In::ClaimOne, params))
     end
 
+    # The results of named ancestors of a claimed step, at any depth, as
+    # {name => results}: a claim carries only its direct parents' results.
+    # params: {step_id:, claim_token:, names: [String]}, while the token holds
+    # the step. Raises ValidationError naming a step that is not an ancestor
+    # (details["field"] is "names[i]"), StaleClaimError once the claim is gone.
+    def ancestor_results(params)
+      json_call(:ancestor_results, :tasker_step_ancestor_results, In::AncestorResults, params).fetch("results")
+    end
+
     def heartbeat(params)
       json_call(:heartbeat, :tasker_step_heartbeat, In::Heartbeat, params)
     end

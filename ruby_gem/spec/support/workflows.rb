@@ -13,7 +13,9 @@ module SpecHandlers
       when "always" then raise "boom in #{step.name} (attempt #{step.attempts})"
       when "permanent" then raise TaskerCore::PermanentError, "declined in #{step.name}"
       end
-      { "step" => step.name, "attempt" => step.attempts, "ancestors" => sequence.step_names.sort,
+      # context["read"][step_name]: ancestors whose results the step reads.
+      read = Array(task.context.dig("read", step.name)).to_h { |a| [a, sequence.result_of(a)["step"]] }
+      { "step" => step.name, "attempt" => step.attempts, "parents" => sequence.step_names.sort, "read" => read,
         "config" => step.config }
     end
   end

@@ -3,9 +3,9 @@
 # The original Tasker's workflow shapes through the gem, on the happy,
 # retry-then-success, exhaustion and permanent-failure paths.
 RSpec.describe "workflow shapes" do
-  def run(shape, failures = {}, retry_limit: 3)
+  def run(shape, failures = {}, retry_limit: 3, read: {})
     handler = Workflows.handler(shape, retry_limit: retry_limit, suffix: "r#{retry_limit}")
-    init = handler.initialize_task(context: { "failures" => failures, "n" => SecureRandom.hex(4) })
+    init = handler.initialize_task(context: { "failures" => failures, "read" => read, "n" => SecureRandom.hex(4) })
     [init, run_task_to_completion(init.task_id)]
   end
 
@@ -14,13 +14,15 @@ RSpec.describe "workflow shapes" do
     middle = steps.keys[steps.size / 2]
 
     describe shape.to_s do
-      it "completes every step once on the happy path, with each step's ancestors' results" do
-        init, status = run(shape)
+      it "completes every step once on the happy path; the last step reads every ancestor's results" do
+        ancestors = steps.keys.reject { |s| s == last }.select { |s| ancestor?(steps, s, last) }
+        init, status = run(shape, read: { last => ancestors })
         expect(init.step_count).to eq(steps.size)
         expect(status.status).to eq("complete")
         expect(status.steps.map(&:attempts)).to all(eq(1))
         final = status.step(last)
-        expect(final.results["ancestors"]).to eq(steps.keys.reject { |s| s == last }.select { |s| ancestor?(steps, s, last) }.sort)
+        expect(final.results["parents"]).to eq(steps.fetch(last).sort)
+        expect(final.results["read"]).to eq(ancestors.to_h { |a| [a, a] })
       end
 
       it "retries a flaky step and completes (retry-then-success)" do

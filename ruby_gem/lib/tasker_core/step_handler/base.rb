@@ -21,7 +21,9 @@ module TaskerCore
       end
 
       # task: Execution::Task (#id, #context); sequence: Execution::Sequence
-      # (#result_of(name)); step: Execution::Step (#name, #attempts, #config).
+      # (#result_of(name): a parent's results come with the claim, any other
+      # ancestor's are fetched once); step: Execution::Step (#name,
+      # #attempts, #config).
       def process(_task, _sequence, _step)
         raise NotImplementedError, "#{self.class} must implement #process(task, sequence, step)"
       end
