@@ -46,23 +46,38 @@ module TaskerCore
       0
     end
 
+    # Runs a worker in the foreground (TaskerCore::SignalLoop: TERM/INT stop
+    # within --deadline, TSTP quiets, TTIN dumps threads). Exit status 0
+    # after a stop, 1 when a fatal condition stopped the worker.
     def worker(argv)
+      opts, deadline = worker_options(argv)
+      worker = Worker.new(**opts)
+      @out.puts "tasker-core worker #{worker.worker_id}: #{worker.threads} processors, handlers: " \
+                "#{OrchestrationManager.instance.list.join(', ')}"
+      worker.run(deadline: deadline)
+      return 0 unless worker.fatal_error
+
+      warn "tasker-core: the worker stopped on a fatal error: #{worker.fatal_error.class}: #{worker.fatal_error.message}"
+      1
+    end
+
+    def worker_options(argv)
       opts = { namespaces: [], templates: [] }
+      deadline = 25
       OptionParser.new do |o|
         o.on("-r", "--require FILE", "Ruby file defining your step handlers") { |f| require File.expand_path(f) }
         o.on("-t", "--template FILE", "task template YAML (repeatable)") { |f| opts[:templates] << f }
         o.on("-n", "--namespace NAME", "claim only this namespace (repeatable)") { |n| opts[:namespaces] << n }
-        o.on("--threads N", Integer) { |n| opts[:threads] = n }
-        o.on("--batch-size N", Integer) { |n| opts[:batch_size] = n }
-        o.on("--lease-ms N", Integer) { |n| opts[:lease_ms] = n }
-        o.on("--deadline SECONDS", Float, "shutdown deadline (default 25)") { |n| opts[:deadline] = n }
+        o.on("--threads N", Integer, "processor threads") { |n| opts[:threads] = n }
+        o.on("--lease-ms N", Integer, "claim lease in ms") { |n| opts[:lease_ms] = n }
+        o.on("--step-timeout SECONDS", Float, "timeout of steps whose template sets none") { |n| opts[:step_timeout] = n }
+        o.on("--timeout-grace SECONDS", Float, "before a timed-out handler's thread is abandoned") { |n| opts[:timeout_grace] = n }
+        o.on("--deadline SECONDS", Float, "shutdown deadline (default 25)") { |n| deadline = n }
+        o.on("--batch-size N", Integer, "deprecated, ignored") { |n| opts[:batch_size] = n }
       end.parse!(argv)
       (opts.delete(:templates) + TaskerCore.config.template_paths).each { |t| TaskerCore.register_template(t) }
-      deadline = opts.delete(:deadline) || 25
       opts.delete(:namespaces) if opts[:namespaces].empty?
-      worker = Worker.new(**opts)
-      @out.puts "tasker-core worker #{worker.worker_id}: #{worker.threads} threads, handlers: #{OrchestrationManager.instance.list.join(', ')}"
-      worker.run(deadline: deadline) ? 0 : 1
+      [opts, deadline]
     end
 
     def status(argv)

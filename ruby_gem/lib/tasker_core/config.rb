@@ -20,11 +20,12 @@ module TaskerCore
       backoff: nil,                 # (engine) {base_ms:, multiplier:, max_ms:, jitter_fraction:}
       call_timeout_ms: 0,           # per-call timeout passed to every export; 0 = the engine's default
       logger: nil,                  # a Logger; nil logs warnings to $stderr
-      worker_threads: 2,            # TaskerCore::Worker defaults
-      worker_batch_size: 10,
-      worker_lease_ms: 30_000,
-      worker_poll_interval: 0.5,
+      worker_threads: 2,            # TaskerCore::Worker defaults: processor threads
       worker_namespaces: [],        # [] = every namespace
+      worker_lease_ms: 30_000,      # claim lease; the library extends running steps' leases every third of it
+      worker_step_timeout: 300,     # seconds a step may run when its template sets no timeout_seconds
+      worker_poll_interval: 1.0,    # seconds between claims while processors wait and no NOTIFY arrives
+      worker_timeout_grace: 5,      # seconds a timed-out handler gets to unwind before its thread is abandoned
       template_paths: []            # YAML templates the CLI worker registers
     }.freeze
 

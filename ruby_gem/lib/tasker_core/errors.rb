@@ -98,6 +98,20 @@ module TaskerCore
     end
   end
 
+  # Raised by the worker's watchdog into a processor thread whose step ran
+  # past its timeout_seconds (the library has already failed that attempt as
+  # retryable, with this class name). An Exception, not a StandardError, so a
+  # handler's `rescue => e` does not swallow it.
+  class StepTimeoutError < Exception # rubocop:disable Lint/InheritException
+  end
+
+  # Raised into a processor thread whose handler is still running when the
+  # worker's stop deadline passes: the step is not reported, and the library
+  # gives it back (pending again, the attempt not counted). An Interrupt, as
+  # in Sidekiq, so handlers rescuing StandardError let it through.
+  class Shutdown < Interrupt
+  end
+
   # Raised by a step handler: the step fails for good, whatever attempts are left.
   class PermanentError < StandardError
     attr_reader :error_code, :context

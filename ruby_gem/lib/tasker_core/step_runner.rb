@@ -3,24 +3,46 @@
 module TaskerCore
   # Runs one claimed step: finds its task handler, calls the pre-instantiated
   # step handler, and reports the outcome (complete with the results, or fail
-  # with the error). Used by Worker and Testing.handle_one_step.
+  # with the error) through the reporter: Engine (Testing.handle_one_step) or
+  # the worker's Dispatcher (Processor).
   class StepRunner
     BACKTRACE_LINES = 50
 
-    def initialize(manager: OrchestrationManager.instance)
+    # The failure as the engine stores it (jsonb): class, message and
+    # backtrace as valid UTF-8, a NUL (which jsonb cannot hold) written out
+    # as the six characters \u0000.
+    def self.failure(error)
+      { class: storable(error.class.name || error.class.inspect),
+        message: storable(error.message.to_s),
+        backtrace: Array(error.backtrace).first(BACKTRACE_LINES).map { |l| storable(l) } }
+    end
+
+    def self.storable(text)
+      text.encode(Encoding::UTF_8, invalid: :replace, undef: :replace).gsub("\u0000", "\\u0000")
+    end
+
+    def initialize(manager: OrchestrationManager.instance, reporter: Engine)
       @manager = manager
+      @reporter = reporter
     end
 
     # Blocks on the handler and on the report. Returns a StepHandleResult.
-    # Raises StaleClaimError when the claim was lost (lease expired).
+    # Any exception the handler raises (NoMemoryError, SystemExit, a custom
+    # Exception subclass, StepTimeoutError) becomes the step's failure with
+    # its class and message; only Shutdown passes through, unreported. A
+    # block given wraps the handler call: it is yielded a callable that runs
+    # the handler (Processor opens its interrupt window there). Raises
+    # StaleClaimError when the claim was lost (timed out, lease expired).
     def run(claimed)
       payload = { task_id: claimed.task_id, step_id: claimed.workflow_step_id, step_name: claimed.step_name,
                   attempts: claimed.attempts }
       Events.publish("step.before_handle", payload)
       begin
-        results = execute(claimed)
+        results = block_given? ? yield(-> { execute(claimed) }) : execute(claimed)
         JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}")
-      rescue StandardError, ScriptError, SystemStackError => e
+      rescue Shutdown
+        raise
+      rescue Exception => e # rubocop:disable Lint/RescueException
         return report_failure(claimed, e, payload)
       end
       begin
@@ -39,13 +61,11 @@ module TaskerCore
       step = Execution::Step.new(id: claimed.workflow_step_id, name: claimed.step_name, attempts: claimed.attempts,
                                  retry_limit: claimed.retry_limit, retryable: claimed.retryable,
                                  config: claimed.handler_config, inputs: claimed.inputs)
-      sequence = Execution::Sequence.new(claimed.dependency_results, step_id: claimed.workflow_step_id,
-                                         claim_token: claimed.claim_token, step_name: claimed.step_name)
-      handler.process_step_with_handler(task, sequence, step)
+      handler.process_step_with_handler(task, Execution::Sequence.new(claimed.dependency_results), step)
     end
 
     def report_success(claimed, results, payload)
-      json = Engine.complete(step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results)
+      json = @reporter.complete({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results })
       out = Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))
       Events.publish("step.handle", payload)
       Events.publish("step.completed", payload)
@@ -58,7 +78,7 @@ module TaskerCore
       params = { step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, error: failure }
       params[:permanent] = true if error.is_a?(PermanentError)
       params[:backoff_seconds] = error.retry_after.to_f if error.is_a?(RetryableError) && error.retry_after
-      json = Engine.fail(params)
+      json = @reporter.fail(params)
       out = Types::FFIOutputs::StepHandleResult.from_step_result(json, error: Types::FFIOutputs.deep_freeze(failure.transform_keys(&:to_s)))
       failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status)
       Events.publish("step.failed", failed)
@@ -67,16 +87,8 @@ module TaskerCore
       out
     end
 
-    # The failure as the engine stores it (jsonb): valid UTF-8, and a NUL,
-    # which jsonb cannot hold, written out as the six characters \u0000.
     def describe(error)
-      { class: storable(error.class.name || error.class.inspect),
-        message: storable(error.message.to_s),
-        backtrace: Array(error.backtrace).first(BACKTRACE_LINES).map { |l| storable(l) } }
-    end
-
-    def storable(text)
-      text.encode(Encoding::UTF_8, invalid: :replace, undef: :replace).gsub("\u0000", "\\u0000")
+      self.class.failure(error)
     end
 
     def publish_task(out)

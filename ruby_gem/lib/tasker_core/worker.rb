@@ -3,206 +3,95 @@
 require "socket"
 
 module TaskerCore
-  # Runs step handlers: N threads ("tasker_core.worker.<n>") claim ready steps
-  # in batches, run the pre-instantiated handlers one after another and
-  # report each result; a heartbeat thread extends the leases of steps in
-  # flight. Stopping gives back every claimed step not yet started
-  # (tasker_step_release: pending again at once, the attempt not counted)
-  # and lets the running ones finish. Runs embedded:
+  # Runs step handlers on N processor threads ("tasker_core.worker.<n>")
+  # fed by the library's dispatcher, which claims a step only when a
+  # processor is waiting for one, keeps the leases of running steps, and
+  # fails an attempt that passes its timeout_seconds (the Watchdog then
+  # interrupts that handler). A processor that dies is replaced. Stopping
+  # finishes the running steps within the deadline and gives back the rest.
+  # Runs embedded:
   #
   #   worker = TaskerCore::Worker.new(namespaces: ["fulfillment"], threads: 4).start
   #   ...
   #   worker.stop(deadline: 25)
   #
-  # #run blocks until TERM or INT (the CLI uses it).
+  # #run blocks until TERM or INT (TSTP quiets, TTIN dumps threads), as
+  # `tasker-core worker` does. The work is done by Launcher, Manager,
+  # Processor and Watchdog.
   class Worker
-    TRANSIENT = [DatabaseError, TimeoutError, InternalError].freeze
-    # The most one release may take while stopping (the deadline bounds it too).
-    RELEASE_TIMEOUT_MS = 5_000
+    attr_reader :namespaces, :threads, :lease_ms, :poll_interval, :step_timeout, :timeout_grace, :worker_id
 
-    attr_reader :namespaces, :threads, :batch_size, :lease_ms, :poll_interval, :worker_id
-
-    def initialize(namespaces: nil, threads: nil, batch_size: nil, lease_ms: nil, poll_interval: nil,
-                   worker_id: nil, logger: TaskerCore.logger)
+    # Every argument defaults to TaskerCore.config's worker_* setting.
+    # batch_size: is deprecated and ignored (the dispatcher claims one step
+    # per waiting processor). Raises ArgumentError naming a bad argument.
+    def initialize(namespaces: nil, threads: nil, lease_ms: nil, poll_interval: nil, step_timeout: nil,
+                   timeout_grace: nil, worker_id: nil, logger: TaskerCore.logger, batch_size: nil)
       cfg = TaskerCore.config
+      @logger = logger
       @namespaces = Array(namespaces || cfg.worker_namespaces).map(&:to_s)
       @threads = check_int(:threads, threads || cfg.worker_threads, 1..256)
-      @batch_size = check_int(:batch_size, batch_size || cfg.worker_batch_size, 1..1000)
       @lease_ms = check_int(:lease_ms, lease_ms || cfg.worker_lease_ms, 100..86_400_000)
-      @poll_interval = poll_interval || cfg.worker_poll_interval
-      unless @poll_interval.is_a?(Numeric) && @poll_interval.positive?
-        raise ArgumentError, "poll_interval must be a positive number of seconds, got #{@poll_interval.inspect}"
-      end
-
+      @poll_interval = check_seconds(:poll_interval, poll_interval || cfg.worker_poll_interval)
+      @step_timeout = check_seconds(:step_timeout, step_timeout || cfg.worker_step_timeout, least: 1)
+      @timeout_grace = check_seconds(:timeout_grace, timeout_grace || cfg.worker_timeout_grace)
+      deprecated_batch_size(batch_size) unless batch_size.nil?
       @worker_id = worker_id || "#{Socket.gethostname}:#{Process.pid}:#{object_id.to_s(36)}"
-      @logger = logger
-      @runner = StepRunner.new
-      @lock = Mutex.new
-      @wake = ConditionVariable.new
-      @stopping = false
-      @pool = []
-      @backlog = Backlog.new
-      @until_time = nil
+      @launcher = Launcher.new(worker_id: @worker_id, namespaces: @namespaces, threads: @threads, lease_ms: @lease_ms,
+                               step_timeout: @step_timeout, poll_interval: @poll_interval,
+                               timeout_grace: @timeout_grace, logger: logger)
     end
 
-    # Starts the threads and returns self (does not block beyond registering
-    # pending templates). Raises the first engine error (ForkError, ...).
+    # Starts the dispatcher and the processors; returns self. Blocks only on
+    # the database. Raises the engine's error (ForkError, ...).
     def start
-      OrchestrationManager.instance.flush_pending!
-      @heartbeat = Heartbeat.new(lease_ms: @lease_ms, logger: @logger).start
-      @pool = Array.new(@threads) do |n|
-        Thread.new { watchdog(n) }.tap { |t| t.name = "tasker_core.worker.#{n}" }
-      end
+      @launcher.start
       self
     end
 
+    # Takes no more steps; running ones finish. Never blocks.
+    def quiet
+      @launcher.quiet
+    end
+
+    # Stops within +deadline+ seconds (see Launcher#stop). Blocks. Returns
+    # true when every running step finished in time; false when handlers
+    # were interrupted at the deadline (their steps were given back).
+    def stop(deadline: 25)
+      @launcher.stop(deadline: deadline)
+    end
+
+    # Starts, blocks until TERM or INT (or a fatal condition), then stops
+    # within +deadline+. Returns #stop's answer; #fatal_error says whether a
+    # fatal condition stopped it.
+    def run(deadline: 25)
+      SignalLoop.new(@launcher, deadline: deadline, logger: @logger).run
+    end
+
     def running?
-      @pool.any?(&:alive?)
+      @launcher.running?
     end
 
     # Steps being run right now (workflow_step_ids).
     def in_flight
-      @heartbeat ? @heartbeat.in_flight : []
+      @launcher.in_flight
     end
 
-    # Claimed steps no thread has started yet (workflow_step_ids).
-    def backlog
-      @backlog.step_ids
+    # The error of the fatal condition that stopped the worker, or nil.
+    def fatal_error
+      @launcher.fatal_error
     end
 
-    # Stops claiming and gives back at once (Engine.release_step) every
-    # step claimed but not started, so it is ready again for another worker
-    # with its attempt not counted. Steps whose handler is running finish
-    # and report normally (a handler is never interrupted); waits up to
-    # deadline seconds for them. A step still running then keeps its claim
-    # until its lease expires, when the engine returns it to the ready set.
-    # Returns true when every thread finished in time.
-    def stop(deadline: 25)
-      @until_time = monotonic + deadline
-      unstarted = @backlog.close! # from here no thread starts another step
-      @lock.synchronize do
-        @stopping = true
-        @wake.broadcast
-      end
-      release(unstarted)
-      clean = @pool.all? { |t| t.join([@until_time - monotonic, 0].max) }
-      @logger.warn("tasker_core: worker stopped with steps in flight: #{in_flight.inspect}") unless clean
-      @heartbeat&.stop
-      clean
-    end
-
-    # Starts, then blocks until TERM or INT, then stops within deadline.
-    def run(deadline: 25)
-      reader, writer = IO.pipe
-      previous = %w[TERM INT].to_h { |sig| [sig, trap(sig) { writer.write_nonblock(sig, exception: false) }] }
-      Native.ensure_ready! # loading after the traps lets Go add SA_ONSTACK to them
-      Native.tasker_ensure_sigonstack # and again, in case it was loaded before (trap drops the flag)
-      start
-      reader.wait_readable
-      @logger.info("tasker_core: stopping worker (deadline #{deadline}s)")
-      stop(deadline: deadline)
-    ensure
-      previous&.each { |sig, handler| trap(sig, handler || "DEFAULT") }
-      [reader, writer].each { |io| io&.close }
+    # The processors' threads (the live ones), for diagnostics.
+    def processor_threads
+      @launcher.manager ? @launcher.manager.processors.map(&:thread) : []
     end
 
     private
 
-    def watchdog(n)
-      claim_loop
-    rescue Exception => e # rubocop:disable Lint/RescueException
-      @logger.error("tasker_core: worker thread #{n} died: #{e.class}: #{e.message} " \
-                    "#{{ worker_id: @worker_id, namespaces: @namespaces }.inspect}")
-      raise
-    end
-
-    def claim_loop
-      until @stopping
-        steps = claim
-        if steps.empty?
-          pause
-          next
-        end
-        claimed_at = monotonic
-        unless @backlog.add(steps)
-          release(steps) # stop began while this thread was claiming
-          break
-        end
-
-        steps.each do |claimed|
-          break unless @backlog.take(claimed) # stop released the rest
-          next unless still_leased?(claimed, claimed_at)
-
-          @heartbeat.track(claimed) { run_one(claimed) }
-        end
-      end
-    end
-
-    # A step that waited behind the rest of its batch for half its lease
-    # may have lost it (the heartbeat covers running steps only): renew it
-    # before running, and skip it when another worker has taken it over, so
-    # a step never runs twice.
-    def still_leased?(claimed, claimed_at)
-      return true if (monotonic - claimed_at) * 1000 < @lease_ms / 2
-
-      Engine.heartbeat(step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, lease_ms: @lease_ms)
-      true
-    rescue StaleClaimError => e
-      @logger.warn("tasker_core: step #{claimed.workflow_step_id} waited too long in its batch and was " \
-                   "reclaimed; not running it here: #{e.message}")
-      false
-    rescue ForkError
-      raise
-    rescue Error => e
-      @logger.error("tasker_core: renewing the lease of step #{claimed.workflow_step_id} failed; not running it " \
-                    "here (it runs again when its lease expires): #{e.class}: #{e.message}")
-      false
-    end
-
-    # Gives back steps this worker will not run, within stop's deadline. A
-    # step not given back only waits longer: its lease expires and the
-    # engine returns it to the ready set.
-    def release(steps)
-      steps.each do |claimed|
-        left_ms = ((@until_time - monotonic) * 1000).floor
-        if left_ms <= 0
-          @logger.warn("tasker_core: stop deadline passed; step #{claimed.workflow_step_id} runs again when its lease expires")
-          next
-        end
-        Engine.release_step({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token,
-                              reason: "worker #{@worker_id} stopping" }, timeout_ms: [left_ms, RELEASE_TIMEOUT_MS].min)
-      rescue StaleClaimError => e
-        @logger.warn("tasker_core: step #{claimed.workflow_step_id} was no longer ours to release: #{e.message}")
-      rescue Error => e
-        @logger.error("tasker_core: releasing step #{claimed.workflow_step_id} failed (it runs again when its " \
-                      "lease expires): #{e.class}: #{e.message}")
-      end
-    end
-
-    def claim
-      params = { limit: @batch_size, worker_id: @worker_id, lease_ms: @lease_ms }
-      params[:namespaces] = @namespaces unless @namespaces.empty?
-      Engine.claim(params)
-    rescue *TRANSIENT => e
-      @logger.error("tasker_core: claim failed, retrying in #{@poll_interval}s: #{e.class}: #{e.message}")
-      []
-    end
-
-    # Runs a handler and reports it. A report the engine refuses is logged and
-    # the thread goes on: one bad step must not take a worker thread down.
-    def run_one(claimed)
-      @runner.run(claimed)
-    rescue StaleClaimError => e
-      @logger.warn("tasker_core: result of step #{claimed.workflow_step_id} dropped: #{e.message}")
-    rescue ForkError
-      raise
-    rescue Error => e
-      @logger.error("tasker_core: reporting step #{claimed.workflow_step_id} failed (its lease will expire and " \
-                    "it will run again): #{e.class}: #{e.message}")
-    end
-
-    def pause
-      @lock.synchronize { @wake.wait(@lock, @poll_interval) unless @stopping }
+    def deprecated_batch_size(value)
+      check_int(:batch_size, value, 1..1000)
+      @logger.warn("tasker_core: Worker batch_size: is deprecated and ignored: the dispatcher claims one step " \
+                   "per waiting processor; remove it")
     end
 
     def check_int(name, value, range)
@@ -211,8 +100,10 @@ module TaskerCore
       raise ArgumentError, "#{name} must be an Integer within #{range}, got #{value.inspect}"
     end
 
-    def monotonic
-      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    def check_seconds(name, value, least: 0)
+      return value if value.is_a?(Numeric) && value.positive? && value >= least && value.finite?
+
+      raise ArgumentError, "#{name} must be a positive number of seconds#{least.positive? ? " (at least #{least})" : ''}, got #{value.inspect}"
     end
   end
 end

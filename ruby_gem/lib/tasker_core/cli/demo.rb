@@ -27,7 +27,7 @@ module TaskerCore
         run_id = "#{Time.now.strftime('%Y%m%d%H%M%S')}-#{Process.pid}"
         task_ids = Array.new(@orders) { |i| create(handler, i + 1, run_id).task_id }
         @out.puts "==> created #{task_ids.size} tasks (#{task_ids.join(', ')}); order 2's payment fails once"
-        worker = Worker.new(namespaces: [handler.namespace], threads: @threads, batch_size: 4, poll_interval: 0.05).start
+        worker = Worker.new(namespaces: [handler.namespace], threads: @threads, poll_interval: 0.05).start
         ok = wait(task_ids)
         worker.stop(deadline: 10)
         task_ids.each { |id| StatusPrinter.new(@out).print(id) }

@@ -19,6 +19,7 @@ module TaskerCore
         depends_on_steps?: S::Array.of(S::String),
         default_retryable?: S::Bool,
         default_retry_limit?: S::Integer.constrained(gteq: 0),
+        timeout_seconds?: S::Integer.constrained(gteq: 1, lteq: 604_800),
         dependent_system?: S::String,
         skippable?: S::Bool,
         custom_events?: S::Array
@@ -71,6 +72,7 @@ module TaskerCore
         spec[:handler_config] = st[:handler_config] if st[:handler_config]
         spec[:retryable] = st[:default_retryable] unless st[:default_retryable].nil?
         spec[:retry_limit] = st[:default_retry_limit] unless st[:default_retry_limit].nil?
+        spec[:timeout_seconds] = st[:timeout_seconds] if st[:timeout_seconds]
         spec
       end
     end

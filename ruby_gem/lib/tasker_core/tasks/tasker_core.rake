@@ -13,6 +13,8 @@ namespace :tasker_core do
     opts = {}
     opts[:threads] = Integer(ENV["THREADS"]) if ENV["THREADS"]
     opts[:namespaces] = ENV["NAMESPACES"].split(",") if ENV["NAMESPACES"]
-    TaskerCore::Worker.new(**opts).run(deadline: Float(ENV.fetch("DEADLINE", "25")))
+    worker = TaskerCore::Worker.new(**opts)
+    worker.run(deadline: Float(ENV.fetch("DEADLINE", "25")))
+    abort "tasker_core: the worker stopped on a fatal error: #{worker.fatal_error.message}" if worker.fatal_error
   end
 end

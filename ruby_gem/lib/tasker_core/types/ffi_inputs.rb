@@ -35,7 +35,8 @@ module TaskerCore
         handler_config?: Types::JSONObject,
         depends_on?: S::Array.of(S::String),
         retryable?: S::Bool,
-        retry_limit?: S::Integer.constrained(gteq: 0)
+        retry_limit?: S::Integer.constrained(gteq: 0),
+        timeout_seconds?: S::Integer.constrained(gteq: 1, lteq: 604_800)
       )
 
       Template = schema(
@@ -61,12 +62,6 @@ module TaskerCore
         lease_ms?: S::Integer.constrained(gteq: 1)
       )
 
-      AncestorResults = schema(
-        step_id: Types::PositiveId,
-        claim_token: S::String,
-        names: S::Array.of(S::String.constrained(min_size: 1)).constrained(min_size: 1)
-      )
-
       Heartbeat = schema(step_id: Types::PositiveId, claim_token: S::String, lease_ms?: S::Integer.constrained(gteq: 1))
 
       StepCompletion = schema(step_id: Types::PositiveId, claim_token: S::String, results: Types::Any)
@@ -85,6 +80,18 @@ module TaskerCore
 
       ResolveStep = schema(step_id: Types::PositiveId, reason?: S::String, results?: Types::Any)
       TaskAction = schema(task_id: Types::PositiveId, reason?: S::String)
+
+      Milliseconds = S::Integer.constrained(gteq: 0, lteq: 86_400_000)
+      DispatcherConfig = schema(
+        worker_id: S::String.constrained(min_size: 1, max_size: 255),
+        namespaces?: S::Array.of(S::String.constrained(min_size: 1)),
+        lease_ms?: Milliseconds,
+        default_step_timeout_ms?: Milliseconds,
+        fetch_cooldown_ms?: Milliseconds,
+        fetch_poll_interval_ms?: Milliseconds,
+        max_batch?: S::Integer.constrained(gteq: 1, lteq: 1000),
+        rescue_interval_ms?: Milliseconds
+      )
 
       # Returns the validated, symbol-keyed hash; raises ValidationError.
       def self.validate!(operation, type, input)

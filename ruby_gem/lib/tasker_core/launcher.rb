@@ -1,0 +1,129 @@
+# frozen_string_literal: true
+
+module TaskerCore
+  # Starts and stops one worker, shaped like Sidekiq's Launcher: the
+  # library's Dispatcher, the Manager with its Processors, and the Watchdog.
+  #
+  #   launcher = Launcher.new(worker_id: "w1", namespaces: [], threads: 4, ...).start
+  #   launcher.quiet                # no new steps; running ones finish
+  #   launcher.stop(deadline: 25)   # waits, interrupts what is left, gives it back
+  #
+  # A fatal condition (see Manager) is reported once to the handler given to
+  # #on_fatal (the CLI's signal loop stops and exits non-zero); without one
+  # the launcher stops itself in the background. #fatal_error keeps it.
+  class Launcher
+    # How long a stop triggered by a fatal condition (with no handler) waits
+    # for running steps.
+    FATAL_STOP_DEADLINE = 25
+
+    attr_reader :worker_id, :fatal_error, :dispatcher, :manager
+
+    def initialize(worker_id:, namespaces:, threads:, lease_ms:, step_timeout:, poll_interval:, timeout_grace:,
+                   logger: TaskerCore.logger)
+      @worker_id = worker_id
+      @namespaces = namespaces
+      @threads = threads
+      @lease_ms = lease_ms
+      @step_timeout = step_timeout
+      @poll_interval = poll_interval
+      @timeout_grace = timeout_grace
+      @logger = logger
+      @lock = Mutex.new
+      @stop_lock = Mutex.new
+      @fatal_handler = nil
+      @stopped = nil
+    end
+
+    # Registers pending templates, starts the dispatcher (loading the
+    # library on first use), the processors and the watchdog, and returns
+    # self. Blocks only on the database. Raises the engine's error
+    # (ForkError, LibraryNotFoundError, ValidationError, ...), having started
+    # nothing.
+    def start
+      OrchestrationManager.instance.flush_pending!
+      @dispatcher = Dispatcher.start(dispatcher_config)
+      @manager = Manager.new(dispatcher: @dispatcher, count: @threads, logger: @logger, on_fatal: method(:fatal!)).start
+      @watchdog = Watchdog.new(manager: @manager, timeout_grace: @timeout_grace, logger: @logger).start
+      @logger.info("tasker_core: worker #{@worker_id} started: #{@threads} processors, namespaces: " \
+                   "#{@namespaces.empty? ? 'all' : @namespaces.join(', ')}")
+      self
+    end
+
+    # Stops taking steps: the dispatcher claims nothing more and gives back
+    # what it claimed for no one; running handlers finish and report. Never
+    # blocks.
+    def quiet
+      return unless @dispatcher
+
+      @logger.info("tasker_core: worker #{@worker_id} quiet: finishing #{in_flight.size} running step(s), taking no more")
+      @dispatcher.quiet
+      @manager.quiet
+    end
+
+    # Quiets, waits up to +deadline+ seconds for running handlers, raises
+    # Shutdown into the ones still running, then stops the dispatcher, which
+    # gives their steps back (pending again, the attempt not counted).
+    # Blocks. Returns true when every running step finished in time (a
+    # second call returns the first one's answer).
+    def stop(deadline: 25)
+      @stop_lock.synchronize do
+        return @stopped unless @stopped.nil?
+        return @stopped = true unless @dispatcher
+
+        until_time = monotonic + deadline
+        @dispatcher.quiet
+        clean = @manager.stop(until_time)
+        @watchdog.stop
+        released_none = @dispatcher.stop(clean ? 5_000 : 1_000)
+        @dispatcher.free
+        @logger.info("tasker_core: worker #{@worker_id} stopped#{clean ? '' : ' (handlers interrupted at the deadline; their steps were given back)'}")
+        @stopped = clean && released_none
+      end
+    end
+
+    # The block is called once, from a background thread, with the error of
+    # the first fatal condition.
+    def on_fatal(&block)
+      @fatal_handler = block
+    end
+
+    # Records a fatal condition (Manager calls it; never blocks) and hands
+    # it to the #on_fatal handler, or stops the worker.
+    def fatal!(error)
+      first = @lock.synchronize { @fatal_error.nil? && (@fatal_error = error) }
+      return unless first
+
+      @logger.error("tasker_core: worker #{@worker_id} cannot go on: #{error.class}: #{error.message} " \
+                    "#{{ context: 'fatal', worker_id: @worker_id, processors: @threads }.inspect}")
+      handler = @fatal_handler
+      thread = Thread.new { handler ? handler.call(error) : stop(deadline: FATAL_STOP_DEADLINE) }
+      thread.name = "tasker_core.launcher.fatal"
+    end
+
+    # Steps being run right now (workflow_step_ids).
+    def in_flight
+      @manager ? @manager.processors.filter_map { |p| p.job&.workflow_step_id } : []
+    end
+
+    def running?
+      !@manager.nil? && @manager.processors.any?(&:alive?)
+    end
+
+    def stopping?
+      @manager&.stopped? || false
+    end
+
+    private
+
+    def dispatcher_config
+      config = { worker_id: @worker_id, lease_ms: @lease_ms, default_step_timeout_ms: (@step_timeout * 1000).round,
+                 fetch_poll_interval_ms: [(@poll_interval * 1000).round, 1].max }
+      config[:namespaces] = @namespaces unless @namespaces.empty?
+      config
+    end
+
+    def monotonic
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+  end
+end
