@@ -61,7 +61,9 @@ module TaskerCore
       step = Execution::Step.new(id: claimed.workflow_step_id, name: claimed.step_name, attempts: claimed.attempts,
                                  retry_limit: claimed.retry_limit, retryable: claimed.retryable,
                                  config: claimed.handler_config, inputs: claimed.inputs)
-      handler.process_step_with_handler(task, Execution::Sequence.new(claimed.dependency_results), step)
+      sequence = Execution::Sequence.new(claimed.dependency_results, step_id: claimed.workflow_step_id,
+                                         claim_token: claimed.claim_token, step_name: claimed.step_name)
+      handler.process_step_with_handler(task, sequence, step)
     end
 
     def report_success(claimed, results, payload)

@@ -62,6 +62,12 @@ module TaskerCore
         lease_ms?: S::Integer.constrained(gteq: 1)
       )
 
+      AncestorResults = schema(
+        step_id: Types::PositiveId,
+        claim_token: S::String,
+        names: S::Array.of(S::String.constrained(min_size: 1)).constrained(min_size: 1)
+      )
+
       Heartbeat = schema(step_id: Types::PositiveId, claim_token: S::String, lease_ms?: S::Integer.constrained(gteq: 1))
 
       StepCompletion = schema(step_id: Types::PositiveId, claim_token: S::String, results: Types::Any)
