@@ -12,8 +12,11 @@ BUILD_DIR := build
 LIB       := $(BUILD_DIR)/libtasker_core.so
 GO_DIRS   := $(wildcard core ffi)
 DEMO_ARGS ?=
+# make bench / bench-quick: where the JSON goes, and extra tasker-bench flags (-only, -external, -sql-profile).
+BENCH_JSON ?= $(BUILD_DIR)/bench.json
+BENCH_ARGS ?=
 
-.PHONY: help setup test demo demo-go lib gem fmt vet fuzz bench clean
+.PHONY: help setup test demo demo-go lib gem fmt vet fuzz bench bench-quick bench-micro clean
 
 help: ## list the targets (default)
 	@echo "tasker-core: make <target>"
@@ -52,7 +55,15 @@ vet: ## go vet ./...
 fuzz: ## run every ffi fuzz target for FUZZTIME each (default 2m; make test runs 4000 executions each)
 	@bash scripts/with-db.sh make --no-print-directory -C bindings fuzz-smoke FUZZTIME=$${FUZZTIME:-2m}
 
-bench: ## setup, then go test -run '^$' -bench . -benchmem ./...
+bench: ## setup, then this engine vs River, one table of ratios (bench/; JSON in BENCH_JSON; long: RSS to 1M steps)
+	@mkdir -p $(dir $(BENCH_JSON))
+	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -json $(CURDIR)/$(BENCH_JSON) $(BENCH_ARGS)
+
+bench-quick: ## setup, then a smaller make bench (under two minutes on an idle 2-core machine)
+	@mkdir -p $(dir $(BENCH_JSON))
+	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -quick -json $(CURDIR)/$(BENCH_JSON) $(BENCH_ARGS)
+
+bench-micro: ## setup, then go test -run '^$' -bench . -benchmem ./... (the Go micro-benchmarks)
 	@bash scripts/with-db.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean: ## remove build output (build/, coverage, the gem's copied .so)

@@ -136,6 +136,7 @@ type sample struct {
 	cpu      cpuTimes
 	other    int64
 	profile  []sqlStat
+	wal1     string
 }
 
 func (b *bench) newPhase(c *counter, analyze *pgxpool.Pool) *phase {
@@ -203,6 +204,7 @@ func (p *phase) end(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.wal1 = wal1
 	s.cpu = cpuTimes{busy: cpu1.busy - p.cpu0.busy, idle: cpu1.idle - p.cpu0.idle,
 		steal: cpu1.steal - p.cpu0.steal, total: cpu1.total - p.cpu0.total}
 	s.self = self1 - p.self0
@@ -246,6 +248,7 @@ func (p *phase) fill(r *Row) {
 		r.StealPct = 100 * float64(s.cpu.steal) / t
 	}
 	r.LoadAvg1 = p.load
+	r.extra("wal_lsn_range", []string{p.wal0, s.wal1})
 	if len(s.profile) > 0 {
 		r.extra("sql_profile", s.profile)
 		for _, st := range s.profile {

@@ -211,9 +211,9 @@ func (b *bench) table() string {
 
 func (b *bench) legend() string {
 	return fmt.Sprintf(`
-ratio: ours / River W=50 (rates; idle: handoff p50 ours / River, lower is better; claim: p50 empty / p50 full;
-  rss: VmRSS last mark / previous). p50/p95: handoff, last parent's report durable -> child's handler
-  started (claim rows: InitializeTask returned -> last step handed out). rep>run: parent's handler
+ratio: ours / River W=50 (rates; ceiling row: River W=2000 / ours; idle: handoff p50 ours / River, lower is
+  better; claim: p50 empty / p50 full; rss: VmRSS last mark / previous). p50/p95: handoff, last parent's report durable -> child's handler
+  started (claim rows: one engine.DispatchClaim of 5 ready steps). rep>run: parent's handler
   returned -> child started (includes the commit). Per unit (u): rt round trips and xact transactions
   counted client-side, WAL bytes (cluster-wide), postgres CPU (bench databases' backends + background
   processes), client CPU (this process and reaped children). cpu%%: whole machine; oth%%: everything
