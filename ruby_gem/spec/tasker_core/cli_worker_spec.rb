@@ -44,6 +44,25 @@ RSpec.describe "tasker-core worker" do
     expect(out).to include("3 processors")
   end
 
+  it "logs every thread's backtrace on TTIN and takes no more steps after TSTP" do
+    workflow = { "name" => "cli_quiet", "steps" => ["s"], "handler" => "SpecHandlers::Slow", "namespace" => "spec_cli_quiet" }
+    handler = WorkerSpecs.handler(workflow["name"], workflow["steps"], handler: workflow["handler"], namespace: workflow["namespace"])
+    wait, reader = spawn_worker(%w[-n spec_cli_quiet --threads 2 --deadline 5], [workflow])
+    first = handler.initialize_task(context: { "sleep" => 0 }).task_id
+    expect(WorkerSpecs.wait_until(timeout: 30) { TaskerCore::Engine.task_status(first).finished? }).to be(true)
+    Process.kill("TTIN", wait.pid)
+    Process.kill("TSTP", wait.pid)
+    sleep 1
+    later = handler.initialize_task(context: { "sleep" => 0 }).task_id
+    sleep 1.5
+    expect(steps([later])).to eq([["pending", 0]]) # quiet: nothing claimed
+    Process.kill("TERM", wait.pid)
+    status, out = finish(wait, reader, timeout: 20)
+    expect(status.exitstatus).to eq(0), out
+    expect(out).to include("tasker_core: thread tasker_core.worker.0 (", "tasker_core: thread tasker_core.watchdog (",
+                           "goroutines")
+  end
+
   it "exits non-zero when every processor is stuck in a handler that ignores its timeout" do
     workflow = { "name" => "cli_stuck", "steps" => ["s"], "handler" => "SpecHandlers::Stubborn", "namespace" => "spec_cli_stuck",
                  "timeout_seconds" => 1 }
