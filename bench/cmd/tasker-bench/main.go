@@ -383,11 +383,21 @@ func gitDescribe() string {
 		return "unknown (not a git checkout)"
 	}
 	rev := strings.TrimSpace(string(out))
-	// Dirty if the engine's or the bench's sources differ from HEAD.
+	// Dirty if the engine's or the bench's sources (tests aside) differ
+	// from HEAD.
 	root, _ := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	st, _ := exec.Command("git", "-C", strings.TrimSpace(string(root)), "status", "--porcelain", "--", "core", "bench", "go.mod", "go.sum").Output()
-	if len(strings.TrimSpace(string(st))) > 0 {
-		rev += " (core/ or bench/ modified)"
+	var dirty []string
+	for line := range strings.SplitSeq(strings.TrimSpace(string(st)), "\n") {
+		if f := strings.TrimSpace(line); f != "" && !strings.HasSuffix(f, "_test.go") {
+			dirty = append(dirty, f[strings.LastIndexByte(f, ' ')+1:])
+		}
+	}
+	if len(dirty) > 4 {
+		dirty = append(dirty[:4], fmt.Sprintf("and %d more", len(dirty)-4))
+	}
+	if len(dirty) > 0 {
+		rev += " + uncommitted changes to " + strings.Join(dirty, ", ")
 	}
 	return rev
 }
