@@ -211,13 +211,15 @@ func (b *bench) table() string {
 
 func (b *bench) legend() string {
 	return fmt.Sprintf(`
-ratio: ours / River W=50 (rates; ceiling row: River W=2000 / ours; idle: handoff p50 ours / River, lower is
-  better; claim: p50 empty / p50 full; rss: VmRSS last mark / previous). p50/p95: handoff, last parent's report durable -> child's handler
-  started (claim rows: one engine.DispatchClaim of 5 ready steps). rep>run: parent's handler
-  returned -> child started (includes the commit). Per unit (u): rt round trips and xact transactions
-  counted client-side, WAL bytes (cluster-wide), postgres CPU (bench databases' backends + background
-  processes), client CPU (this process and reaped children). cpu%%: whole machine; oth%%: everything
-  else. dist YES: other processes > %d%% of the machine, or steal > %d%%.
+ratio: ours / River W=50 on rates; ceiling row: River W=2000 / ours; idle: handoff p50 ours / River
+  (lower is better); claim: p50 empty / p50 full; rss: VmRSS at the last mark / the previous one.
+p50/p95: handoff, the last parent's report durable -> the child's handler started (claim rows: one
+  engine.DispatchClaim of 5 ready steps). rep>run: the parent's handler returned -> the child started
+  (includes the parent's commit).
+Per unit (u): rt round trips and xact transactions, counted client-side; WAL bytes (cluster-wide);
+  pg: CPU of the postgres processes serving the bench's databases plus the server's background
+  processes; cl: this process's CPU (and reaped children's). cpu%%: whole machine; oth%%: the rest.
+dist YES: other processes used > %d%% of the machine, or steal > %d%%: compare undisturbed rows only.
 `, otherLimitPct, stealLimitPct)
 }
 
