@@ -176,7 +176,8 @@ func (c *completer) flush(ctx context.Context, batch []*pending) error {
 			executors++
 		}
 	}
-	handoff := &engine.HandoffParams{WorkerID: c.d.cfg.WorkerID, Limit: c.d.free() + executors, Lease: c.d.cfg.Lease}
+	handoff := &engine.HandoffParams{WorkerID: c.d.cfg.WorkerID, Namespaces: c.d.cfg.Namespaces,
+		Limit: c.d.handoffLimit(executors), Lease: c.d.cfg.Lease}
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	res, err := c.d.eng.ReportBatch(fctx, reports, handoff)
 	cancel()

@@ -81,6 +81,18 @@ func (d *Dispatcher) free() int {
 	return max(len(d.waiters)-len(d.spare), 0)
 }
 
+// handoffLimit is how many steps a flush may claim for this worker: one for
+// each executor waiting now and each whose report it records (it asks again
+// right after), none once quiet.
+func (d *Dispatcher) handoffLimit(reporters int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.quiet {
+		return 0
+	}
+	return min(max(len(d.waiters)-len(d.spare), 0)+reporters, d.cfg.MaxBatch)
+}
+
 // give hands claimed steps to waiting executors; a step nobody waits for any
 // more is kept as spare for the next Next, or released when quiet.
 func (d *Dispatcher) give(steps []tt.ClaimedStep) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -32,23 +33,23 @@ type DispatchClaimParams struct {
 // start of its attempts. It never recovers leases (the maintenance loop
 // does) and never waits for a lock.
 func (e *Engine) DispatchClaim(ctx context.Context, p *DispatchClaimParams) ([]tt.ClaimedStep, error) {
-	meta, err := json.Marshal(map[string]any{"event": "execution_requested", "worker_id": p.WorkerID})
-	if err != nil {
-		return nil, err
-	}
+	// One round trip, one implicit transaction: the metadata, the claim and
+	// the read of what was claimed.
+	var ids []int64
 	var steps []tt.ClaimedStep
-	err = store.InTx(ctx, e.pool, "dispatch_claim", func(tx pgx.Tx) error {
-		steps = nil
-		ids, err := store.StepDispatchReady(ctx, tx, meta, &store.StepDispatchParams{
-			Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: p.Lease.Milliseconds(),
-		})
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		steps, err = store.StepsPayload(ctx, tx, ids)
-		return err
-	})
-	return steps, err
+	b := &pgx.Batch{}
+	queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID})
+	store.QueueStepDispatchReady(b, &store.StepDispatchParams{
+		Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: p.Lease.Milliseconds(),
+	}, &ids)
+	store.QueueStepsClaimedNow(b, p.WorkerID, p.Lease.Milliseconds(), &steps)
+	if err := e.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, store.InterpretError("dispatch_claim", err)
+	}
+	if len(steps) != len(ids) {
+		return nil, fmt.Errorf("dispatch_claim: claimed %d steps but read %d back", len(ids), len(steps))
+	}
+	return steps, nil
 }
 
 // ReportKind says what a Report records.
@@ -105,12 +106,14 @@ func ValidateReport(r *Report) error {
 	return nil
 }
 
-// HandoffParams lets a flush claim the children it makes ready for up to
-// Limit executors of WorkerID waiting now.
+// HandoffParams lets a flush claim steps for up to Limit executors of
+// WorkerID: first the children it makes ready, then any ready step of
+// Namespaces (all when empty).
 type HandoffParams struct {
-	WorkerID string
-	Limit    int
-	Lease    time.Duration
+	WorkerID   string
+	Namespaces []string
+	Limit      int
+	Lease      time.Duration
 }
 
 // ReportOutcome is what became of one report: its result, or why it was
@@ -297,9 +300,11 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 		n = min(handoff.Limit, len(ready))
 	}
 
-	// Round trip 3: the tasks' new states, the handoff claim, and a wake-up
-	// for other workers when ready children are left.
-	var completedTasks, failedTasks, claimed []int64
+	// Round trip 3: the tasks' new states, the handoff claim (children first,
+	// then any ready step, so executors that just reported need no claim of
+	// their own) with what it claimed, and a wake-up for other workers when
+	// ready children are left.
+	var completedTasks, failedTasks, claimed, claimedReady []int64
 	b = &pgx.Batch{}
 	if len(toComplete) > 0 {
 		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskComplete)})
@@ -309,13 +314,20 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskError)})
 		store.QueueTasksSetStatusMany(b, toError, tt.TaskError, statemachine.TaskSources(tt.TaskError), &failedTasks)
 	}
-	if n > 0 {
-		handIDs := make([]int64, n)
-		for i := range n {
-			handIDs[i] = ready[i].StepID
-		}
+	if handoff != nil && handoff.Limit > 0 {
 		queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": handoff.WorkerID, "handoff": true})
-		store.QueueStepDispatchByIDs(b, handIDs, handoff.WorkerID, handoff.Lease.Milliseconds(), &claimed)
+		if n > 0 {
+			handIDs := make([]int64, n)
+			for i := range n {
+				handIDs[i] = ready[i].StepID
+			}
+			store.QueueStepDispatchByIDs(b, handIDs, handoff.WorkerID, handoff.Lease.Milliseconds(), &claimed)
+		}
+		if rest := handoff.Limit - n; rest > 0 {
+			store.QueueStepDispatchReady(b, &store.StepDispatchParams{Namespaces: handoff.Namespaces, Limit: rest,
+				WorkerID: handoff.WorkerID, LeaseMS: handoff.Lease.Milliseconds()}, &claimedReady)
+		}
+		store.QueueStepsClaimedNow(b, handoff.WorkerID, handoff.Lease.Milliseconds(), &res.Handoff)
 	}
 	if n < len(ready) {
 		store.QueueStepsReadyNotify(b, "")
@@ -339,11 +351,8 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 			}
 		}
 	}
-	if len(claimed) > 0 {
-		var err error
-		if res.Handoff, err = store.StepsPayload(ctx, tx, claimed); err != nil {
-			return nil, err
-		}
+	if len(res.Handoff) != len(claimed)+len(claimedReady) {
+		return nil, fmt.Errorf("report_batch: handed off %d steps but read %d back", len(claimed)+len(claimedReady), len(res.Handoff))
 	}
 	return res, nil
 }

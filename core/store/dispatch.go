@@ -11,13 +11,6 @@ import (
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
-// Batcher sends several statements in one round trip (a pool, a connection
-// or a transaction). Outside a transaction they run in one implicit
-// transaction.
-type Batcher interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
 // StepDispatchParams selects and leases ready steps for a dispatcher.
 type StepDispatchParams struct {
 	Namespaces []string
@@ -26,11 +19,11 @@ type StepDispatchParams struct {
 	LeaseMS    int64
 }
 
-// StepDispatchReady claims up to Limit ready steps (of Namespaces, or of all
-// namespaces when it is empty), starts their pending tasks, and returns the
-// steps' ids. meta is the transition metadata of the claim; the setting and
-// the claim travel in one round trip and one implicit transaction.
-func StepDispatchReady(ctx context.Context, db Batcher, meta []byte, p *StepDispatchParams) ([]int64, error) {
+// QueueStepDispatchReady queues a claim of up to Limit ready steps (of
+// Namespaces, or of all namespaces when it is empty) that also starts their
+// pending tasks; out receives the claimed steps' ids. The transaction's
+// metadata must be set before it.
+func QueueStepDispatchReady(b *pgx.Batch, p *StepDispatchParams, out *[]int64) {
 	name := "StepDispatchReady"
 	if len(p.Namespaces) == 0 {
 		name = "StepDispatchReadyAny"
@@ -39,47 +32,31 @@ func StepDispatchReady(ctx context.Context, db Batcher, meta []byte, p *StepDisp
 	if ns == nil {
 		ns = []string{}
 	}
-	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
 	// With a million finished steps the claim's cost estimate crosses the JIT
 	// threshold and compiling it takes 5x the query; it never pays off here.
 	b.Queue("SELECT set_config('jit', 'off', true)")
-	var ids []int64
-	b.Queue(sqlOf(name), ns, p.Limit, p.WorkerID, p.LeaseMS).Query(func(rows pgx.Rows) error {
+	queueIDs(b, out, name, ns, p.Limit, p.WorkerID, p.LeaseMS)
+}
+
+// QueueStepsClaimedNow queues the read of what executors need to run the
+// steps workerID claimed earlier in this transaction with leaseMS, with
+// their direct parents' results.
+func QueueStepsClaimedNow(b *pgx.Batch, workerID string, leaseMS int64, out *[]tt.ClaimedStep) {
+	b.Queue(sqlOf("StepsClaimedNow"), workerID, leaseMS).Query(func(rows pgx.Rows) error {
 		var err error
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tt.ClaimedStep, error) {
+			var s tt.ClaimedStep
+			var parents []byte
+			err := r.Scan(&s.WorkflowStepID, &s.TaskID, &s.Namespace, &s.TaskName, &s.TaskVersion, &s.StepName,
+				&s.Handler, &s.HandlerConfig, &s.TaskContext, &s.Inputs, &s.Attempts, &s.RetryLimit, &s.Retryable,
+				&s.ClaimToken, &s.LeaseExpiresAt, &s.TimeoutSeconds, &parents)
+			if err != nil {
+				return s, err
+			}
+			s.DependencyResults = map[string]json.RawMessage{}
+			return s, json.Unmarshal(parents, &s.DependencyResults)
+		})
 		return err
-	})
-	return ids, db.SendBatch(ctx, b).Close()
-}
-
-// StepDispatchByIDs claims the given steps when they are ready.
-func StepDispatchByIDs(ctx context.Context, db DBTX, ids []int64, workerID string, leaseMS int64) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepDispatchByIDs"), ids, workerID, leaseMS)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}
-
-// StepsPayload reads what executors need to run claimed steps, with their
-// direct parents' results.
-func StepsPayload(ctx context.Context, db DBTX, ids []int64) ([]tt.ClaimedStep, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsPayload"), ids)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tt.ClaimedStep, error) {
-		var s tt.ClaimedStep
-		var parents []byte
-		err := r.Scan(&s.WorkflowStepID, &s.TaskID, &s.Namespace, &s.TaskName, &s.TaskVersion, &s.StepName,
-			&s.Handler, &s.HandlerConfig, &s.TaskContext, &s.Inputs, &s.Attempts, &s.RetryLimit, &s.Retryable,
-			&s.ClaimToken, &s.LeaseExpiresAt, &s.TimeoutSeconds, &parents)
-		if err != nil {
-			return s, err
-		}
-		s.DependencyResults = map[string]json.RawMessage{}
-		return s, json.Unmarshal(parents, &s.DependencyResults)
 	})
 }
 
@@ -95,19 +72,6 @@ type ReportedStep struct {
 	RetryLimit int
 }
 
-// StepsLockMany locks steps in id order.
-func StepsLockMany(ctx context.Context, db DBTX, ids []int64) ([]ReportedStep, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsLockMany"), ids)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReportedStep, error) {
-		var s ReportedStep
-		err := r.Scan(&s.ID, &s.TaskID, &s.Name, &s.Status, &s.ClaimToken, &s.Attempts, &s.Retryable, &s.RetryLimit)
-		return s, err
-	})
-}
-
 // StepsFailManyParams are failed attempts, one entry per step.
 type StepsFailManyParams struct {
 	IDs        []int64
@@ -117,46 +81,6 @@ type StepsFailManyParams struct {
 	LastErrors [][]byte
 }
 
-// StepsCompleteMany completes steps in progress with their results (stored
-// byte for byte) and returns the ids it completed.
-func StepsCompleteMany(ctx context.Context, db DBTX, ids []int64, results []string) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsCompleteMany"), ids, results)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}
-
-// StepsFailMany records failed attempts and returns each failed step's next
-// retry time (nil for error).
-func StepsFailMany(ctx context.Context, db DBTX, p *StepsFailManyParams) (map[int64]*time.Time, error) {
-	lastErrors := make([]string, len(p.LastErrors))
-	for i, b := range p.LastErrors {
-		lastErrors[i] = string(b)
-	}
-	rows, err := db.Query(ctx, sqlOf("StepsFailMany"), p.IDs, p.Statuses, p.DelayMS, p.Backoff, lastErrors)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]*time.Time{}
-	var id int64
-	var next *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&id, &next}, func() error {
-		out[id] = next
-		return nil
-	})
-	return out, err
-}
-
-// StepsReleaseMany gives back claimed steps unrun and returns those released.
-func StepsReleaseMany(ctx context.Context, db DBTX, ids []int64) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsReleaseMany"), ids)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}
-
 // ReleasedChild is a child of a finished parent.
 type ReleasedChild struct {
 	StepID int64
@@ -164,62 +88,9 @@ type ReleasedChild struct {
 	Ready  bool
 }
 
-// StepChildrenReleaseMany lets the children of finished parents wait for
-// one parent fewer each.
-func StepChildrenReleaseMany(ctx context.Context, db DBTX, parents []int64) ([]ReleasedChild, error) {
-	rows, err := db.Query(ctx, sqlOf("StepChildrenReleaseMany"), parents)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReleasedChild, error) {
-		var c ReleasedChild
-		err := r.Scan(&c.StepID, &c.TaskID, &c.Ready)
-		return c, err
-	})
-}
-
 // StepsHeartbeatMany extends leases and returns the steps still held.
 func StepsHeartbeatMany(ctx context.Context, db DBTX, ids []int64, tokens []string, leaseMS int64) ([]int64, error) {
 	rows, err := db.Query(ctx, sqlOf("StepsHeartbeatMany"), ids, tokens, leaseMS)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}
-
-// TasksLockForSteps locks the tasks of steps in task_id order.
-func TasksLockForSteps(ctx context.Context, db DBTX, stepIDs []int64) ([]LockedTask, error) {
-	rows, err := db.Query(ctx, sqlOf("TasksLockForSteps"), stepIDs)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (LockedTask, error) {
-		var t LockedTask
-		err := r.Scan(&t.ID, &t.Status, &t.NamedTaskID)
-		return t, err
-	})
-}
-
-// TaskStepCountsMany counts each task's steps by what they can still do.
-func TaskStepCountsMany(ctx context.Context, db DBTX, taskIDs []int64) (map[int64]StepCounts, error) {
-	rows, err := db.Query(ctx, sqlOf("TaskStepCountsMany"), taskIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]StepCounts{}
-	var id int64
-	var c StepCounts
-	_, err = pgx.ForEachRow(rows, []any{&id, &c.Total, &c.Done, &c.Failed, &c.Active}, func() error {
-		out[id] = c
-		return nil
-	})
-	return out, err
-}
-
-// TasksSetStatusMany moves tasks in one of the from states to status and
-// returns those it moved.
-func TasksSetStatusMany(ctx context.Context, db DBTX, ids []int64, status tt.TaskState, from []string) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("TasksSetStatusMany"), ids, string(status), from)
 	if err != nil {
 		return nil, err
 	}

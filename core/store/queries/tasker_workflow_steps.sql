@@ -330,10 +330,14 @@ UPDATE tasker_workflow_steps ws
  WHERE ws.workflow_step_id = ANY ($1::bigint[]) AND ws.ready_at <= now()
 RETURNING ws.workflow_step_id;
 
--- name: StepsPayload
--- What an executor needs to run each claimed step: its task's context, its
+-- name: StepsClaimedNow
+-- What an executor needs to run each step worker $1 claimed in this
+-- transaction with a lease of $2 milliseconds: its task's context, its
 -- handler and config, and its direct parents' results (other ancestors'
 -- results are read on request, so a long chain's claims stay small).
+-- now() is the transaction's start, so every claim of the transaction set
+-- exactly this lease_expires_at: the lease index finds them, and the claim
+-- and this read travel in one round trip.
 SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
        ntns.handler_name, ntns.handler_config, t.context, ws.inputs,
        ws.attempts, ws.retry_limit, ws.retryable, ws.claim_token::text, ws.lease_expires_at,
@@ -350,7 +354,8 @@ SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
   JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
   JOIN tasker_named_tasks_named_steps ntns
     ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
- WHERE ws.workflow_step_id = ANY ($1::bigint[])
+ WHERE ws.status = 'in_progress' AND ws.lease_expires_at = now() + $2 * interval '1 millisecond'
+   AND ws.claim_owner = $1
  ORDER BY ws.priority DESC, ws.workflow_step_id;
 
 -- name: StepsLockMany
