@@ -115,6 +115,9 @@ func (c *completer) run(ctx context.Context) {
 			}
 			if err := c.flush(ctx, batch); err != nil {
 				c.putBack(batch)
+				if ctx.Err() != nil {
+					return // stopping: Stop records what is left
+				}
 				retry = min(max(retry*2, 10*time.Millisecond), time.Second)
 				c.d.count(func(s *Stats) { s.FlushRetries++ })
 				c.d.cfg.Logger.Warn("tasker dispatcher: recording reports failed; retrying", "worker_id", c.d.cfg.WorkerID,

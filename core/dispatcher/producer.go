@@ -44,6 +44,9 @@ func (d *Dispatcher) produce(ctx context.Context) {
 			steps, err := d.eng.DispatchClaim(ctx, &engine.DispatchClaimParams{
 				Namespaces: d.cfg.Namespaces, Limit: n, WorkerID: d.cfg.WorkerID, Lease: d.cfg.Lease,
 			})
+			if err != nil && ctx.Err() != nil {
+				return // stopping: the claim was cancelled, nothing failed
+			}
 			if err != nil {
 				retry = min(max(retry*2, 10*time.Millisecond), d.cfg.FetchPollInterval)
 				d.cfg.Logger.Warn("tasker dispatcher: claim failed; retrying", "worker_id", d.cfg.WorkerID,
