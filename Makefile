@@ -16,11 +16,11 @@ DEMO_ARGS ?=
 BENCH_JSON ?= $(BUILD_DIR)/bench.json
 BENCH_ARGS ?=
 
-.PHONY: help setup test demo demo-go lib gem fmt vet fuzz bench bench-quick bench-micro clean
+.PHONY: help setup test demo demo-go lib gem fmt vet fuzz chaos bench bench-quick bench-micro clean
 
 help: ## list the targets (default)
 	@echo "tasker-core: make <target>"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Environment: DATABASE_URL (else a local PostgreSQL is found or started), TASKER_PG_*, TASKER_SKIP_PACKAGES=1"
 
 setup: ## install Debian packages, check Go, find or start PostgreSQL, download Go modules
@@ -54,6 +54,9 @@ vet: ## go vet ./...
 
 fuzz: ## run every ffi fuzz target for FUZZTIME each (default 2m; make test runs 4000 executions each)
 	@bash scripts/with-db.sh make --no-print-directory -C bindings fuzz-smoke FUZZTIME=$${FUZZTIME:-2m}
+
+chaos: ## setup, then the long kill -9 run: 300 tasks, 20 SIGKILLs of real worker processes (make test runs a short one)
+	@TASKER_CHAOS_LONG=1 bash scripts/with-db.sh $(GO) test -count=1 -timeout 20m -v -run '^TestKillNineWorkersLoseNothing$$' ./core/dispatcher
 
 bench: ## setup, then this engine vs River, one table of ratios (bench/; JSON in BENCH_JSON; long: RSS to 1M steps)
 	@mkdir -p $(dir $(BENCH_JSON))
