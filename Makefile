@@ -14,6 +14,9 @@ GO_DIRS   := $(wildcard core ffi)
 DEMO_ARGS ?=
 # make bench / bench-quick: where the JSON goes, and extra tasker-bench flags (-only, -external, -sql-profile).
 BENCH_JSON ?= $(BUILD_DIR)/bench.json
+# The Ruby worker's rows (the gem's worker on build/libtasker_core.so), through tasker-bench -external.
+RUBY_ROWS := -external 'ruby-burn-down=ruby $(CURDIR)/bench/ruby/worker_rows.rb burn-down' \
+             -external 'ruby-idle=ruby $(CURDIR)/bench/ruby/worker_rows.rb idle'
 BENCH_ARGS ?=
 
 .PHONY: help setup test demo demo-go lib gem fmt vet fuzz chaos bench bench-quick bench-micro clean
@@ -58,13 +61,15 @@ fuzz: ## run every ffi fuzz target for FUZZTIME each (default 2m; make test runs
 chaos: ## setup, then the long kill -9 run: 300 tasks, 20 SIGKILLs of real worker processes (make test runs a short one)
 	@TASKER_CHAOS_LONG=1 bash scripts/with-db.sh $(GO) test -count=1 -timeout 20m -v -run '^TestKillNineWorkersLoseNothing$$' ./core/dispatcher
 
-bench: ## setup, then this engine vs River, one table of ratios (bench/; JSON in BENCH_JSON; long: RSS to 1M steps)
+bench: ## setup, then this engine (Go and Ruby workers) vs River, one table of ratios (bench/; JSON in BENCH_JSON)
+	@bash scripts/setup.sh >/dev/null && $(MAKE) --no-print-directory lib
 	@mkdir -p $(dir $(BENCH_JSON))
-	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -json $(CURDIR)/$(BENCH_JSON) $(BENCH_ARGS)
+	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -json $(CURDIR)/$(BENCH_JSON) $(RUBY_ROWS) $(BENCH_ARGS)
 
 bench-quick: ## setup, then a smaller make bench (under two minutes on an idle 2-core machine)
+	@bash scripts/setup.sh >/dev/null && $(MAKE) --no-print-directory lib
 	@mkdir -p $(dir $(BENCH_JSON))
-	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -quick -json $(CURDIR)/$(BENCH_JSON) $(BENCH_ARGS)
+	@bash scripts/with-db.sh $(GO) -C bench run ./cmd/tasker-bench -quick -json $(CURDIR)/$(BENCH_JSON) $(RUBY_ROWS) $(BENCH_ARGS)
 
 bench-micro: ## setup, then go test -run '^$' -bench . -benchmem ./... (the Go micro-benchmarks)
 	@bash scripts/with-db.sh $(GO) test -run '^$$' -bench . -benchmem ./...
