@@ -76,7 +76,8 @@ type Report struct {
 }
 
 // ValidateReport checks a report before it is queued, so one bad report
-// never fails a flush of many.
+// never fails a flush of many (CompleteStep, FailStep and ReleaseStep check
+// theirs with it too). An empty completion's results become JSON null.
 func ValidateReport(r *Report) error {
 	switch r.Kind {
 	case ReportComplete:
@@ -191,14 +192,7 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 			completeResults = append(completeResults, string(r.Results))
 		case ReportFail:
 			f := r.Failure
-			next := tt.StepError
-			if !f.Permanent && s.Retryable && s.Attempts < s.RetryLimit {
-				next = tt.StepWaitingForRetry
-			}
-			lastError, err := json.Marshal(map[string]any{
-				"class": f.Error.Class, "message": f.Error.Message, "backtrace": f.Error.Backtrace,
-				"attempt": s.Attempts, "permanent": f.Permanent,
-			})
+			next, lastError, err := failedAttempt(f, s.Attempts, s.Retryable, s.RetryLimit)
 			if err != nil {
 				return nil, err
 			}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/goccy/go-json"
@@ -20,15 +19,11 @@ func (e *Engine) CompleteStep(ctx context.Context, p *tt.CompleteParams) (*tt.St
 	if p == nil {
 		return nil, tt.NewValidationError("complete_step", "", "completion parameters are required")
 	}
-	if err := validateStepClaim("complete_step", p.StepID, p.ClaimToken); err != nil {
+	checked := &Report{Kind: ReportComplete, StepID: p.StepID, ClaimToken: p.ClaimToken, Results: p.Results}
+	if err := ValidateReport(checked); err != nil {
 		return nil, err
 	}
-	results := p.Results
-	if len(bytes.TrimSpace(results)) == 0 {
-		results = json.RawMessage("null")
-	} else if !json.Valid(results) {
-		return nil, tt.NewValidationError("complete_step", "results", "must be valid JSON")
-	}
+	results := checked.Results
 	return e.report(ctx, "complete_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
 		if err := setMeta(ctx, tx, map[string]any{"event": "completed"}); err != nil {
 			return err
@@ -51,21 +46,11 @@ func (e *Engine) FailStep(ctx context.Context, p *tt.FailParams) (*tt.StepResult
 	if p == nil {
 		return nil, tt.NewValidationError("fail_step", "", "failure parameters are required")
 	}
-	if err := validateStepClaim("fail_step", p.StepID, p.ClaimToken); err != nil {
+	if err := ValidateReport(&Report{Kind: ReportFail, StepID: p.StepID, ClaimToken: p.ClaimToken, Failure: p}); err != nil {
 		return nil, err
 	}
-	if p.BackoffSeconds != nil && (*p.BackoffSeconds < 0 || *p.BackoffSeconds != *p.BackoffSeconds) {
-		return nil, tt.NewValidationError("fail_step", "backoff_seconds", "must be >= 0, got %v", *p.BackoffSeconds)
-	}
 	return e.report(ctx, "fail_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
-		next := tt.StepError
-		if !p.Permanent && s.Retryable && s.Attempts < s.RetryLimit {
-			next = tt.StepWaitingForRetry
-		}
-		lastError, err := json.Marshal(map[string]any{
-			"class": p.Error.Class, "message": p.Error.Message, "backtrace": p.Error.Backtrace,
-			"attempt": s.Attempts, "permanent": p.Permanent,
-		})
+		next, lastError, err := failedAttempt(p, s.Attempts, s.Retryable, s.RetryLimit)
 		if err != nil {
 			return err
 		}
@@ -91,7 +76,7 @@ func (e *Engine) ReleaseStep(ctx context.Context, p *tt.ReleaseParams) (*tt.Step
 	if p == nil {
 		return nil, tt.NewValidationError("release_step", "", "release parameters are required")
 	}
-	if err := validateStepClaim("release_step", p.StepID, p.ClaimToken); err != nil {
+	if err := ValidateReport(&Report{Kind: ReportRelease, StepID: p.StepID, ClaimToken: p.ClaimToken}); err != nil {
 		return nil, err
 	}
 	return e.report(ctx, "release_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
@@ -135,6 +120,21 @@ func (e *Engine) report(ctx context.Context, op string, stepID int64, token stri
 		return nil, err
 	}
 	return &res, nil
+}
+
+// failedAttempt decides where a failed attempt goes (waiting_for_retry when
+// the failure is not permanent, the step retryable and attempts are left,
+// else error) and the last_error it records.
+func failedAttempt(p *tt.FailParams, attempts int, retryable bool, retryLimit int) (tt.StepState, []byte, error) {
+	next := tt.StepError
+	if !p.Permanent && retryable && attempts < retryLimit {
+		next = tt.StepWaitingForRetry
+	}
+	lastError, err := json.Marshal(map[string]any{
+		"class": p.Error.Class, "message": p.Error.Message, "backtrace": p.Error.Backtrace,
+		"attempt": attempts, "permanent": p.Permanent,
+	})
+	return next, lastError, err
 }
 
 // applied turns a compare-and-set update that matched no row into the state
