@@ -26,13 +26,8 @@ var rcByCode = map[tt.Code]int{
 	tt.CodeABI:               rcABI,
 	tt.CodeInvalidHandle:     rcInvalidHandle,
 	tt.CodeNotInitialized:    rcNotInitialized,
-	codeShutdown:             rcShutdown,
+	tt.CodeShutdown:          rcShutdown,
 }
-
-// codeShutdown is the ABI code of dispatcher.ErrStopped: the dispatcher is
-// quiet or stopped and hands out no more steps, so the executor should exit.
-// It is the ABI's own code (core/taskertype has no constant for it).
-const codeShutdown tt.Code = "shutdown"
 
 // errorJSON is the error object every failing call hands out.
 type errorJSON struct {
@@ -48,7 +43,7 @@ func describe(err error) (int, []byte) {
 	var coded tt.Coded
 	switch {
 	case errors.Is(err, dispatcher.ErrStopped):
-		e.Code = codeShutdown
+		e.Code = tt.CodeShutdown
 	case errors.As(err, &coded):
 		e.Code = coded.Code()
 		if d := coded.Details(); d != nil {

@@ -6,8 +6,6 @@ import "C"
 import (
 	"context"
 	"errors"
-
-	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
 // The dispatcher exports: one worker's producer, completer, heartbeat and
@@ -93,19 +91,9 @@ func tasker_dispatcher_stop(h C.uint64_t, timeout_ms C.int64_t, err_out **C.char
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := d.stop(ctx); err != nil {
-		return fail(err_out, stopError(ctx, err))
+		return fail(err_out, err) // a *dispatcher.ReleasedStepsError or a TimeoutError: code timeout
 	}
 	return rcOK
-}
-
-// stopError reports a stop that ended with ctx (steps still running were
-// released, or reports stayed unrecorded) as a timeout naming what happened.
-func stopError(ctx context.Context, err error) error {
-	var coded tt.Coded
-	if ctx.Err() != nil && !errors.As(err, &coded) {
-		return &tt.TimeoutError{Op: "dispatcher_stop", Err: err}
-	}
-	return err
 }
 
 //export tasker_dispatcher_stats

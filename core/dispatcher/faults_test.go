@@ -83,6 +83,10 @@ func TestDispatcherStopReleasesRunningSteps(t *testing.T) {
 	defer scancel()
 	err = d.Stop(sctx)
 	require.ErrorContains(t, err, "1 steps still running")
+	var released *dispatcher.ReleasedStepsError
+	require.True(t, errors.As(err, &released), "a typed error: %T", err)
+	require.Equal(t, []int64{s.WorkflowStepID}, released.StepIDs)
+	require.Equal(t, tt.CodeTimeout, tt.CodeOf(err))
 
 	_, err = d.Next(context.Background())
 	require.ErrorIs(t, err, dispatcher.ErrStopped)

@@ -84,11 +84,27 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	}
 	switch {
 	case len(left) > 0:
-		return fmt.Errorf("dispatcher stopped with %d steps still running; released them: %v", len(left), left)
+		return &ReleasedStepsError{StepIDs: left}
 	case idleErr != nil:
-		return fmt.Errorf("dispatcher stopped with %d reports not recorded: %w", d.comp.queued(), idleErr)
+		return &tt.TimeoutError{Op: "dispatcher_stop",
+			Err: fmt.Errorf("%d reports not recorded: %w", d.comp.queued(), idleErr)}
 	}
 	return nil
+}
+
+// ReleasedStepsError is Stop's answer when its deadline passed with steps
+// still running: it gave them back (pending again, attempt not counted). Its
+// ABI code is timeout.
+type ReleasedStepsError struct {
+	StepIDs []int64
+}
+
+func (e *ReleasedStepsError) Error() string {
+	return fmt.Sprintf("dispatcher stopped with %d steps still running; released them: %v", len(e.StepIDs), e.StepIDs)
+}
+func (e *ReleasedStepsError) Code() tt.Code { return tt.CodeTimeout }
+func (e *ReleasedStepsError) Details() map[string]any {
+	return map[string]any{"op": "dispatcher_stop", "released_step_ids": e.StepIDs}
 }
 
 func (d *Dispatcher) runningCount() int {

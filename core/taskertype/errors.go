@@ -27,6 +27,9 @@ const (
 	// CodeInvalidHandle and CodeNotInitialized are raised by the C ABI only.
 	CodeInvalidHandle  Code = "invalid_handle"
 	CodeNotInitialized Code = "not_initialized"
+	// CodeShutdown says a dispatcher is quiet or stopped and hands out no more
+	// steps: the executor asking should exit.
+	CodeShutdown Code = "shutdown"
 )
 
 // Coded is implemented by every typed error of tasker-core.
