@@ -16,9 +16,10 @@ import (
 const maxLease = 24 * time.Hour
 
 // ClaimSteps leases up to p.Limit ready steps to a worker with FOR UPDATE
-// SKIP LOCKED, so concurrent workers never get the same step. Each claim
-// counts an attempt. Steps whose leases expired are first returned to the
-// ready set.
+// SKIP LOCKED, so concurrent workers never get the same step: the
+// dispatcher's claim (DispatchClaim), for tools and tests that claim batches
+// themselves. Each claim counts an attempt. Unlike the dispatcher, it first
+// returns steps whose leases expired to the ready set.
 func (e *Engine) ClaimSteps(ctx context.Context, p *tt.ClaimParams) (*tt.ClaimResult, error) {
 	lease, err := e.validateClaim(p)
 	if err != nil {
@@ -27,27 +28,15 @@ func (e *Engine) ClaimSteps(ctx context.Context, p *tt.ClaimParams) (*tt.ClaimRe
 	if _, err := e.RecoverExpiredLeases(ctx); err != nil {
 		return nil, err
 	}
-	res := &tt.ClaimResult{Steps: []tt.ClaimedStep{}}
-	err = store.InTx(ctx, e.pool, "claim_steps", func(tx pgx.Tx) error {
-		// InTx runs this again after a deadlock: never return the steps of
-		// an attempt that was rolled back.
-		res.Steps = []tt.ClaimedStep{}
-		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID}); err != nil {
-			return err
-		}
-		ids, err := store.StepClaimReady(ctx, tx, &store.StepClaimReadyParams{
-			Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: lease.Milliseconds(),
-		})
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		res.Steps, err = loadClaimed(ctx, tx, ids)
-		return err
-	})
+	steps, err := e.DispatchClaim(ctx, &DispatchClaimParams{Namespaces: p.Namespaces, Limit: p.Limit,
+		WorkerID: p.WorkerID, Lease: lease})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	if steps == nil {
+		steps = []tt.ClaimedStep{}
+	}
+	return &tt.ClaimResult{Steps: steps}, nil
 }
 
 // ClaimStep leases one named step if it is ready, for running a workflow one
@@ -78,15 +67,17 @@ func (e *Engine) ClaimStep(ctx context.Context, p *tt.ClaimOneParams) (*tt.Claim
 		if !step.ReadyNow {
 			return notReady(ctx, tx, step)
 		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID}); err != nil {
+		var ids []int64
+		var steps []tt.ClaimedStep
+		b := &pgx.Batch{}
+		queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID})
+		store.QueueStepDispatchByIDs(b, []int64{p.StepID}, p.WorkerID, lease.Milliseconds(), &ids)
+		store.QueueStepsClaimedNow(b, p.WorkerID, lease.Milliseconds(), &steps)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		if _, err := store.StepClaimByID(ctx, tx, p.StepID, p.WorkerID, lease.Milliseconds()); err != nil {
-			return err
-		}
-		steps, err := loadClaimed(ctx, tx, []int64{p.StepID})
-		if err != nil {
-			return err
+		if len(ids) != 1 || len(steps) != 1 {
+			return fmt.Errorf("claim_step: claimed %d steps, read %d back, want 1", len(ids), len(steps))
 		}
 		claimed = &steps[0]
 		return nil
@@ -116,33 +107,6 @@ func notReady(ctx context.Context, tx pgx.Tx, s *store.LockedStep) error {
 		nr.Reason = tt.NotReadyBlocked
 	}
 	return nr
-}
-
-// loadClaimed reads the claimed steps' payloads and starts their tasks.
-func loadClaimed(ctx context.Context, tx pgx.Tx, ids []int64) ([]tt.ClaimedStep, error) {
-	steps, err := store.StepsClaimed(ctx, tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	deps, err := store.StepParentResults(ctx, tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	taskIDs := make([]int64, 0, len(steps))
-	seen := map[int64]bool{}
-	for i := range steps {
-		if d := deps[steps[i].WorkflowStepID]; d != nil {
-			steps[i].DependencyResults = d
-		}
-		if !seen[steps[i].TaskID] {
-			seen[steps[i].TaskID] = true
-			taskIDs = append(taskIDs, steps[i].TaskID)
-		}
-	}
-	if err := setMeta(ctx, tx, map[string]any{"event": "start_requested"}); err != nil {
-		return nil, err
-	}
-	return steps, store.TasksStart(ctx, tx, taskIDs)
 }
 
 func (e *Engine) validateClaim(p *tt.ClaimParams) (time.Duration, error) {

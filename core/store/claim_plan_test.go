@@ -34,7 +34,7 @@ const (
 	planClaimsPerOp = 10
 )
 
-// TestClaimPathUsesReadyIndex plans StepClaimReady over a table of 2,000
+// TestClaimPathUsesReadyIndex plans the dispatcher's claim over a table of 2,000
 // finished steps and a few ready ones: the candidates must come from the
 // partial index index_workflow_steps_ready, never from a sequential scan of
 // tasker_workflow_steps, with and without a namespace filter.
@@ -48,9 +48,9 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 	for _, namespaces := range [][]string{{planNamespace}, {}} {
 		t.Run(fmt.Sprintf("namespaces=%v", namespaces), func(t *testing.T) {
 			var plan []byte
-			query, args := store.SQLOf("StepClaimReady"), []any{namespaces, 1000, "plan", int64(1000)}
+			query, args := store.SQLOf("StepDispatchReady"), []any{namespaces, 1000, "plan", int64(1000)}
 			if len(namespaces) == 0 {
-				query, args = store.SQLOf("StepClaimReadyAny"), args[1:]
+				query = store.SQLOf("StepDispatchReadyAny")
 			}
 			err := env.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&plan)
 			if err != nil {
@@ -83,7 +83,7 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = tx.Rollback(ctx) }()
-			ids, err := store.StepClaimReady(ctx, tx, &store.StepClaimReadyParams{Namespaces: namespaces, Limit: 1000, WorkerID: "plan", LeaseMS: 1000})
+			ids, err := store.ClaimReadyIDs(ctx, tx, &store.StepDispatchParams{Namespaces: namespaces, Limit: 1000, WorkerID: "plan", LeaseMS: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func (env *claimEnv) claimBlocks(tb testing.TB) int {
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	var out []byte
-	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.SQLOf("StepClaimReady"),
+	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.SQLOf("StepDispatchReady"),
 		[]string{planNamespace}, planClaimsPerOp, "bench", int64(1000)).Scan(&out); err != nil {
 		tb.Fatal(err)
 	}

@@ -4,7 +4,7 @@ package store_test
 // agree on random workflows: the readable one (the SQL function
 // get_step_readiness_status, recomputed from transitions and edges) and the
 // one the claim path uses (the incrementally maintained pending_parents and
-// the generated column ready_at behind StepClaimReady). A third oracle, a
+// the generated column ready_at behind StepDispatchReady). A third oracle, a
 // small Go model of the engine's rules, checks that both are also right:
 // step states, attempts, task states and the results handed to children.
 //
@@ -16,7 +16,7 @@ package store_test
 // fixed) compares:
 //
 //	A = steps with ready_for_execution from get_step_readiness_status
-//	B = steps StepClaimReady would claim (run in the transaction, rolled back)
+//	B = steps StepDispatchReady would claim (run in the transaction, rolled back)
 //	C = steps the model says are ready
 //
 // The seed is logged; rerun a failure with
@@ -984,14 +984,14 @@ func (a *agreement) check(after string) {
 	_, err = pgx.ForEachRow(rows, []any{&id, &tr.status, &tr.complete, &tr.lastTo}, func() error { tasks[id] = tr; return nil })
 	a.must(err, "read tasks")
 
-	claimIDs, err := store.StepClaimReady(ctx, tx, &store.StepClaimReadyParams{
+	claimIDs, err := store.ClaimReadyIDs(ctx, tx, &store.StepDispatchParams{
 		Namespaces: []string{a.ns}, Limit: 1000, WorkerID: "probe", LeaseMS: 1000})
-	a.must(err, "StepClaimReady probe")
+	a.must(err, "StepDispatchReady probe")
 	a.must(tx.Rollback(ctx), "rollback probe")
 	setB := map[int64]bool{}
 	for _, id := range claimIDs {
 		if setB[id] {
-			a.fatalf("after %q: StepClaimReady returned step %d twice", after, id)
+			a.fatalf("after %q: StepDispatchReady returned step %d twice", after, id)
 		}
 		setB[id] = true
 	}

@@ -90,12 +90,6 @@ func TaskSetStatus(ctx context.Context, db DBTX, taskID int64, status tt.TaskSta
 	return err == nil, err
 }
 
-// TasksStart moves pending tasks to in_progress.
-func TasksStart(ctx context.Context, db DBTX, taskIDs []int64) error {
-	_, err := db.Exec(ctx, sqlOf("TasksStart"), taskIDs)
-	return err
-}
-
 // TaskGet reads a task without its steps.
 func TaskGet(ctx context.Context, db DBTX, taskID int64) (*tt.TaskStatus, error) {
 	var t tt.TaskStatus

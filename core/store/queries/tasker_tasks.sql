@@ -35,16 +35,6 @@ UPDATE tasker_tasks
  WHERE task_id = $1 AND status = ANY ($3::text[])
 RETURNING status;
 
--- name: TasksStart
--- Claims hold step locks, so they must never wait for a task lock (an operator
--- action holds the task, then waits for its steps): a task locked now is
--- skipped and started by the next report's finalization instead.
-UPDATE tasker_tasks t SET status = 'in_progress', updated_at = now()
-  FROM (SELECT task_id FROM tasker_tasks
-         WHERE task_id = ANY ($1::bigint[]) AND status = 'pending'
-           FOR UPDATE SKIP LOCKED) pending
- WHERE t.task_id = pending.task_id;
-
 -- name: TaskGet
 SELECT t.task_id, n.name, nt.name, nt.version, t.status, t.complete, t.context, t.tags,
        coalesce(t.initiator, ''), coalesce(t.source_system, ''), coalesce(t.reason, ''),

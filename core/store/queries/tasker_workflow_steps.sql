@@ -37,80 +37,6 @@ UPDATE tasker_workflow_steps ws
  WHERE ws.task_id = $1 AND ws.status = 'in_progress' AND ws.lease_expires_at < now()
 RETURNING ws.workflow_step_id, ws.task_id, ws.status;
 
--- name: StepClaimReady
--- Claims up to $2 ready steps of the namespaces $1, highest priority and
--- longest ready first. Only claimable steps are in the index
--- index_workflow_steps_ready_by_namespace, so this costs O(claimed), whatever
--- other namespaces or finished steps hold.
-WITH candidates AS (
-    SELECT ws.workflow_step_id
-      FROM tasker_workflow_steps ws
-     WHERE ws.ready_at <= now()
-       AND ws.task_namespace_id = ANY (ARRAY(
-             SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY ($1::text[])))
-     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
-     LIMIT $2
-       FOR UPDATE OF ws SKIP LOCKED
-)
-UPDATE tasker_workflow_steps ws
-   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
-       claim_owner = $3, claim_token = gen_random_uuid(),
-       lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
-  FROM candidates c
- WHERE ws.workflow_step_id = c.workflow_step_id
-RETURNING ws.workflow_step_id;
-
--- name: StepClaimReadyAny
--- As StepClaimReady, in every namespace, from index_workflow_steps_ready.
-WITH candidates AS (
-    SELECT ws.workflow_step_id
-      FROM tasker_workflow_steps ws
-     WHERE ws.ready_at <= now()
-     ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
-     LIMIT $1
-       FOR UPDATE OF ws SKIP LOCKED
-)
-UPDATE tasker_workflow_steps ws
-   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
-       claim_owner = $2, claim_token = gen_random_uuid(),
-       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
-  FROM candidates c
- WHERE ws.workflow_step_id = c.workflow_step_id
-RETURNING ws.workflow_step_id;
-
--- name: StepClaimByID
-UPDATE tasker_workflow_steps ws
-   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
-       claim_owner = $2, claim_token = gen_random_uuid(),
-       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
- WHERE ws.workflow_step_id = $1 AND ws.ready_at <= now()
-RETURNING ws.workflow_step_id;
-
--- name: StepsClaimed
-SELECT ws.workflow_step_id, ws.task_id, n.name, nt.name, nt.version, s.name,
-       ntns.handler_name, ntns.handler_config, t.context, ws.inputs,
-       ws.attempts, ws.retry_limit, ws.retryable, ws.claim_token::text, ws.lease_expires_at
-  FROM tasker_workflow_steps ws
-  JOIN tasker_tasks t ON t.task_id = ws.task_id
-  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
-  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
-  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
-  JOIN tasker_named_tasks_named_steps ntns
-    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
- WHERE ws.workflow_step_id = ANY ($1::bigint[])
- ORDER BY ws.priority DESC, ws.workflow_step_id;
-
--- name: StepParentResults
--- The results of each given step's direct parents (all complete or resolved,
--- since the steps were ready): one join over the edges, no recursion, so a
--- claim costs the same at the end of a long chain as at its start. Other
--- ancestors' results are read on request (StepAncestorResults).
-SELECT e.to_step_id, s.name, coalesce(ws.results, 'null'::json)
-  FROM tasker_workflow_step_edges e
-  JOIN tasker_workflow_steps ws ON ws.workflow_step_id = e.from_step_id
-  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
- WHERE e.to_step_id = ANY ($1::bigint[]);
-
 -- name: StepAncestorResults
 -- The results of the ancestors of step $1 named in $2, at any depth. The
 -- names become steps of the same task (targets); the walk then climbs the
@@ -321,14 +247,24 @@ WITH candidates AS (
 SELECT workflow_step_id FROM claimed;
 
 -- name: StepDispatchByIDs
--- Local handoff: claims the given steps (children a flush just made ready)
--- for worker $2 when they are ready. Their tasks are running already.
-UPDATE tasker_workflow_steps ws
-   SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
-       claim_owner = $2, claim_token = gen_random_uuid(),
-       lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
- WHERE ws.workflow_step_id = ANY ($1::bigint[]) AND ws.ready_at <= now()
-RETURNING ws.workflow_step_id;
+-- Claims the given steps for worker $2 when they are ready (the children a
+-- flush just made ready, or the one step of ClaimStep) and starts their
+-- pending tasks, as StepDispatchReady does.
+WITH claimed AS (
+    UPDATE tasker_workflow_steps ws
+       SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
+           claim_owner = $2, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
+     WHERE ws.workflow_step_id = ANY ($1::bigint[]) AND ws.ready_at <= now()
+    RETURNING ws.workflow_step_id, ws.task_id
+), started AS (
+    UPDATE tasker_tasks t SET status = 'in_progress', updated_at = now()
+      FROM (SELECT p.task_id FROM tasker_tasks p
+             WHERE p.task_id IN (SELECT task_id FROM claimed) AND p.status = 'pending'
+               FOR UPDATE OF p SKIP LOCKED) pending
+     WHERE t.task_id = pending.task_id
+)
+SELECT workflow_step_id FROM claimed;
 
 -- name: StepsClaimedNow
 -- What an executor needs to run each step worker $1 claimed in this
