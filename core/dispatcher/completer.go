@@ -113,8 +113,8 @@ func (c *completer) run(ctx context.Context) {
 			if len(batch) == 0 {
 				break
 			}
-			if err := c.flush(ctx, batch); err != nil {
-				c.putBack(batch)
+			if rest, err := c.flush(ctx, batch); err != nil {
+				c.putBack(rest)
 				if ctx.Err() != nil {
 					return // stopping: Stop records what is left
 				}
@@ -167,10 +167,11 @@ func (c *completer) putBack(batch []*pending) {
 	c.mu.Unlock()
 }
 
-// flush records a batch. A transient database error is returned for the
-// whole batch to be retried; any other error is split down to the report
-// that caused it, which alone gets it.
-func (c *completer) flush(ctx context.Context, batch []*pending) error {
+// flush records a batch. A transient database error is returned with the
+// reports not yet recorded, to be retried; any other error is split down to
+// the report that caused it, which alone gets it. Every report is delivered
+// exactly once.
+func (c *completer) flush(ctx context.Context, batch []*pending) (undelivered []*pending, err error) {
 	reports := make([]engine.Report, len(batch))
 	executors := 0
 	for i, p := range batch {
@@ -187,23 +188,23 @@ func (c *completer) flush(ctx context.Context, batch []*pending) error {
 	c.d.count(func(s *Stats) { s.Flushes++ })
 	if err != nil {
 		if transient(err) {
-			return err
+			return batch, err
 		}
 		if len(batch) == 1 {
 			c.deliver(batch, &engine.ReportBatchResult{Outcomes: []engine.ReportOutcome{{Err: err}}})
-			return nil
+			return nil, nil
 		}
-		for _, p := range batch {
-			if err := c.flush(ctx, []*pending{p}); err != nil {
-				return err // transient after all: the caller retries what is left
+		for i, p := range batch {
+			if _, err := c.flush(ctx, []*pending{p}); err != nil {
+				return batch[i:], err // transient after all: the caller retries what is left
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	c.deliver(batch, res)
 	c.d.give(res.Handoff)
 	c.d.count(func(s *Stats) { s.HandedOff += int64(len(res.Handoff)) })
-	return nil
+	return nil, nil
 }
 
 func (c *completer) deliver(batch []*pending, res *engine.ReportBatchResult) {

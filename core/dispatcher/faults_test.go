@@ -154,3 +154,52 @@ func TestDispatcherReportsSurviveDroppedConnections(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// A report the database refuses (a NUL in an error message, which jsonb
+// cannot hold) fails alone: the reports flushed with it are recorded.
+func TestDispatcherIsolatesARefusedReport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t, oneStep(b.ns, "pair", nil))
+	ids := b.tasks(t, "pair", 2)
+	d := b.start(t, dispatcher.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s1, err := d.Next(ctx)
+	require.NoError(t, err)
+	s2, err := d.Next(ctx)
+	require.NoError(t, err)
+
+	errs := make(chan error, 2)
+	go func() {
+		_, err := d.Fail(ctx, &tt.FailParams{StepID: s1.WorkflowStepID, ClaimToken: s1.ClaimToken,
+			Error: tt.StepFailure{Class: "Bad", Message: "nul \u0000 here"}})
+		errs <- err
+	}()
+	go func() {
+		_, err := d.Complete(ctx, &tt.CompleteParams{StepID: s2.WorkflowStepID, ClaimToken: s2.ClaimToken,
+			Results: json.RawMessage(`{"ok":true}`)})
+		errs <- err
+	}()
+	var refused, recorded int
+	for range 2 {
+		var v *tt.ValidationError
+		switch err := <-errs; {
+		case err == nil:
+			recorded++
+		case errors.As(err, &v):
+			refused++
+		default:
+			t.Fatalf("unexpected report error: %v", err)
+		}
+	}
+	require.Equal(t, 1, refused)
+	require.Equal(t, 1, recorded)
+	done, err := b.eng.TaskStatus(ctx, s2.TaskID)
+	require.NoError(t, err)
+	require.Equal(t, tt.TaskComplete, done.Status)
+	held, err := b.eng.TaskStatus(ctx, s1.TaskID)
+	require.NoError(t, err)
+	require.Equal(t, tt.StepInProgress, held.Steps[0].Status, "the refused failure wrote nothing; the claim still holds")
+	require.ElementsMatch(t, ids, []int64{s1.TaskID, s2.TaskID})
+}

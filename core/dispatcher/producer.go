@@ -28,7 +28,8 @@ func (d *Dispatcher) produce(ctx context.Context) {
 			d.maybeMore = true
 			d.mu.Unlock()
 		}
-		d.releaseSteps(d.takeStaleSpares(spareAge), "no executor of worker "+d.cfg.WorkerID+" took it")
+		// Spare steps are not heartbeated: give them back well within their lease.
+		d.releaseSteps(d.takeStaleSpares(min(spareAge, d.cfg.Lease/2)), "no executor of worker "+d.cfg.WorkerID+" took it")
 		for ctx.Err() == nil {
 			n := min(d.free(), d.cfg.MaxBatch)
 			d.mu.Lock()
