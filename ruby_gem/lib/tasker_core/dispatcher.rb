@@ -39,7 +39,7 @@ module TaskerCore
       return nil if id.zero?
 
       begin
-        Out::ClaimedStep.from_h(Native.handle_json(id))
+        Out::ClaimedStep.from_h(Native.handle_json(id, freeze: true), frozen: true)
       ensure
         Native.handle_free(id)
       end
@@ -50,6 +50,15 @@ module TaskerCore
     # rescued, released). The same params as Engine.complete.
     def complete(params, timeout_ms: TaskerCore.config.call_timeout_ms)
       report(:complete_step, :tasker_dispatcher_complete, In::StepCompletion, params, timeout_ms)
+    end
+
+    # StepRunner's own path for #complete: step_id and claim_token are a
+    # ClaimedStep's (the library's values) and results already passed
+    # JSONEncoder.check!, so nothing user-given goes unchecked and dry-types
+    # is not run again. Returns the StepResult Hash, deep-frozen.
+    def complete_checked(step_id, claim_token, results, timeout_ms: TaskerCore.config.call_timeout_ms)
+      json = JSON.generate({ step_id: step_id, claim_token: claim_token, results: results }, allow_nan: false, max_nesting: false)
+      Native.call(:tasker_dispatcher_complete, @handle.id, json, timeout_ms, freeze: true)
     end
 
     # Reports a failed attempt; see #complete. The same params as Engine.fail.

@@ -12,6 +12,8 @@ module TaskerCore
       step.initialize_requested step.execution_requested step.before_handle step.handle step.completed
       step.failed step.retry_requested step.max_retries_reached step.cancelled step.resolved_manually
     ].freeze
+    KNOWN = NAMES.to_h { |n| [n, true] }.freeze
+    NONE = [].freeze
 
     @subscribers = Hash.new { |h, k| h[k] = [] }
     @lock = Mutex.new
@@ -31,12 +33,19 @@ module TaskerCore
         @lock.synchronize { @subscribers[name.to_s] = (@subscribers[name.to_s] - [block]).freeze }
       end
 
+      # Calls the subscribers of +name+ (and ActiveSupport's instrument when
+      # loaded) with the payload plus :event, frozen; builds nothing when
+      # nobody listens.
       def publish(name, payload)
-        raise ArgumentError, "Invalid event name: #{name.inspect}" unless NAMES.include?(name)
+        raise ArgumentError, "Invalid event name: #{name.inspect}" unless KNOWN.key?(name)
+
+        subscribers = @subscribers.fetch(name, NONE)
+        instrument = defined?(ActiveSupport::Notifications)
+        return nil if subscribers.empty? && !instrument
 
         payload = payload.merge(event: name).freeze
-        ActiveSupport::Notifications.instrument("tasker_core.#{name}", payload) if defined?(ActiveSupport::Notifications)
-        @subscribers.fetch(name, []).each do |subscriber|
+        ActiveSupport::Notifications.instrument("tasker_core.#{name}", payload) if instrument
+        subscribers.each do |subscriber|
           subscriber.call(payload)
         rescue StandardError => e
           TaskerCore.logger.error("tasker_core: subscriber of #{name} raised #{e.class}: #{e.message}")

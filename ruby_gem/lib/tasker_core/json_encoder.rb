@@ -29,6 +29,36 @@ module TaskerCore
       JSON.generate(value, allow_nan: false, max_nesting: false)
     end
 
+    # True when check! would accept the value. Walks it without building
+    # the paths check! names in its errors (check! repeats the walk only
+    # when this says no), iteratively like check!.
+    def valid?(root)
+      stack = [root, 0]
+      until stack.empty?
+        depth = stack.pop
+        value = stack.pop
+        return false if depth > MAX_DEPTH
+
+        case value
+        when ::Hash
+          value.each do |k, v|
+            case k
+            when ::String then return false unless utf8?(k)
+            when ::Symbol then return false unless utf8?(k.to_s)
+            else return false
+            end
+            stack.push(v, depth + 1)
+          end
+        when ::Array then value.each { |v| stack.push(v, depth + 1) }
+        when ::String then return false unless utf8?(value)
+        when ::Integer, true, false, nil then nil
+        when ::Float then return false unless value.finite?
+        else return false
+        end
+      end
+      true
+    end
+
     # Walks the value iteratively (deep documents cannot blow the stack).
     def check!(root, what)
       stack = [[root, what, 0]]
@@ -59,8 +89,11 @@ module TaskerCore
     end
 
     def check_string!(value, path)
-      ok = value.encoding == Encoding::UTF_8 || value.encoding == Encoding::US_ASCII ? value.valid_encoding? : value.dup.force_encoding(Encoding::UTF_8).valid_encoding?
-      raise EncodingError, "#{path}: string is not valid UTF-8 (#{value.encoding})" unless ok
+      raise EncodingError, "#{path}: string is not valid UTF-8 (#{value.encoding})" unless utf8?(value)
+    end
+
+    def utf8?(value)
+      value.encoding == Encoding::UTF_8 || value.encoding == Encoding::US_ASCII ? value.valid_encoding? : value.dup.force_encoding(Encoding::UTF_8).valid_encoding?
     end
   end
 end

@@ -24,6 +24,7 @@ module TaskerCore
     def initialize(manager: OrchestrationManager.instance, reporter: Engine)
       @manager = manager
       @reporter = reporter
+      @checked = reporter.respond_to?(:complete_checked)
     end
 
     # Blocks on the handler and on the report. Returns a StepHandleResult.
@@ -39,7 +40,7 @@ module TaskerCore
       Events.publish("step.before_handle", payload)
       begin
         results = block_given? ? yield(-> { execute(claimed) }) : execute(claimed)
-        JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}")
+        JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}") unless JSONEncoder.valid?(results)
       rescue Shutdown
         raise
       rescue Exception => e # rubocop:disable Lint/RescueException
@@ -67,8 +68,13 @@ module TaskerCore
     end
 
     def report_success(claimed, results, payload)
-      json = @reporter.complete({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results })
-      out = Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))
+      out = if @checked # results passed JSONEncoder.check! in #run; the ids are the library's
+              json = @reporter.complete_checked(claimed.workflow_step_id, claimed.claim_token, results)
+              Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results), frozen: true)
+            else
+              json = @reporter.complete({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results })
+              Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))
+            end
       Events.publish("step.handle", payload)
       Events.publish("step.completed", payload)
       publish_task(out)

@@ -18,4 +18,19 @@ RSpec.describe TaskerCore::JSONEncoder do
       expect { described_class.encode!(value, what: "x") }.to raise_error(described_class::EncodingError, message)
     end
   end
+
+  it "valid? accepts exactly what check! accepts (StepRunner walks with paths only when valid? says no)" do
+    deep = (1..(described_class::MAX_DEPTH + 1)).reduce(1) { |v, _| [v] }
+    good = [{}, { "a" => [1, 2.5, nil, true, false, "x"], b: { "c" => "\u00e9" } }, "\xC3\xA9".b, (1..50).reduce(1) { |v, _| [v] }]
+    bad = [{ "s" => "\xFF".dup.force_encoding(Encoding::UTF_8) }, { "k" => [Float::NAN] }, [-Float::INFINITY],
+           { "t" => Time.now }, { 1 => "v" }, :sym, { "\xFF".b => 1 }, deep]
+    good.each do |value|
+      expect(described_class.valid?(value)).to be(true)
+      expect { described_class.check!(value, "x") }.not_to raise_error
+    end
+    bad.each do |value|
+      expect(described_class.valid?(value)).to be(false)
+      expect { described_class.check!(value, "x") }.to raise_error(described_class::EncodingError)
+    end
+  end
 end

@@ -8,11 +8,12 @@ module TaskerCore
     class << self
       # Runs an export returning a handle, reads the handle's JSON, frees the
       # handle, and returns the parsed Hash. Blocks (GVL released) on the
-      # database for exports in JSON_CALLS and ID_CALLS.
-      def call(function, *args)
+      # database for exports in JSON_CALLS and ID_CALLS. freeze: true parses
+      # with JSON's freeze: option (every Hash, Array and String frozen).
+      def call(function, *args, freeze: false)
         handle = call_handle(function, *args)
         begin
-          handle_json(handle)
+          handle_json(handle, freeze: freeze)
         ensure
           handle_free(handle)
         end
@@ -29,12 +30,12 @@ module TaskerCore
         out.read_uint64
       end
 
-      def handle_json(handle)
+      def handle_json(handle, freeze: false)
         out = FFI::MemoryPointer.new(:pointer)
         len = FFI::MemoryPointer.new(:int64)
         err = FFI::MemoryPointer.new(:pointer)
         check!(tasker_handle_json(handle, out, len, err), err, :tasker_handle_json)
-        JSON.parse(take_string(out.read_pointer, len.read_int64), max_nesting: false)
+        JSON.parse(take_string(out.read_pointer, len.read_int64), max_nesting: false, freeze: freeze)
       end
 
       def handle_int64(handle, field)

@@ -16,18 +16,20 @@ module TaskerCore
 
       # Defines a frozen keyword Struct with .from_h(json_hash); nested maps
       # a field to the FFIOutputs class (or [Class] for arrays) to build it with.
+      # from_h(hash, frozen: true) takes a hash parsed with JSON's freeze:
+      # option (already deep-frozen) and skips the freezing walk.
       def self.value(*fields, nested: {}, &block)
+        specs = fields.map { |f| [f, f.to_s, nested[f]].freeze }.freeze
         Struct.new(*fields, keyword_init: true) do
           define_singleton_method(:nested) { nested }
-          define_singleton_method(:from_h) do |hash|
-            attrs = fields.to_h do |f|
-              raw = hash[f.to_s]
-              kind = nested[f]
-              built = if kind.is_a?(::Array) then (raw || []).map { |h| kind.first.from_h(h) }.freeze
-                      elsif kind && raw then kind.from_h(raw)
-                      else FFIOutputs.deep_freeze(raw)
-                      end
-              [f, built]
+          define_singleton_method(:from_h) do |hash, frozen: false|
+            attrs = {}
+            specs.each do |f, key, kind|
+              raw = hash[key]
+              attrs[f] = if kind.nil? then frozen ? raw : FFIOutputs.deep_freeze(raw)
+                         elsif kind.is_a?(::Array) then (raw || []).map { |h| kind.first.from_h(h, frozen: frozen) }.freeze
+                         elsif raw then kind.from_h(raw, frozen: frozen)
+                         end
             end
             new(**attrs).freeze
           end

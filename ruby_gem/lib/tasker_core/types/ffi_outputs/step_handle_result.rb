@@ -13,8 +13,10 @@ module TaskerCore
         def failed? = !error.nil?
 
         # Builds from the library's StepResult JSON plus what Ruby knows.
-        def self.from_step_result(json, results: nil, error: nil)
-          from_h(json.merge("step_id" => json["workflow_step_id"], "results" => results, "error" => error))
+        # frozen: true when json was parsed with JSON's freeze: option and
+        # results/error are already deep-frozen (StepRunner's own path).
+        def self.from_step_result(json, results: nil, error: nil, frozen: false)
+          from_h(json.merge("step_id" => json["workflow_step_id"], "results" => results, "error" => error), frozen: frozen)
         end
       end
     end
