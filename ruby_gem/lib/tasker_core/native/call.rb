@@ -23,19 +23,19 @@ module TaskerCore
       # for the caller to read and free (see Native::Handle for a kept one).
       def call_handle(function, *args)
         ensure_ready!
-        out = FFI::MemoryPointer.new(:uint64)
-        err = FFI::MemoryPointer.new(:pointer)
-        rc = public_send(function, *args, out, err)
-        check!(rc, err, function)
-        out.read_uint64
+        with_scratch do |out, _len, err|
+          rc = public_send(function, *args, out, err)
+          check!(rc, err, function)
+          out.read_uint64
+        end
       end
 
       def handle_json(handle, freeze: false)
-        out = FFI::MemoryPointer.new(:pointer)
-        len = FFI::MemoryPointer.new(:int64)
-        err = FFI::MemoryPointer.new(:pointer)
-        check!(tasker_handle_json(handle, out, len, err), err, :tasker_handle_json)
-        JSON.parse(take_string(out.read_pointer, len.read_int64), max_nesting: false, freeze: freeze)
+        text = with_scratch do |out, len, err|
+          check!(tasker_handle_json(handle, out, len, err), err, :tasker_handle_json)
+          take_string(out.read_pointer, len.read_int64)
+        end
+        JSON.parse(text, max_nesting: false, freeze: freeze)
       end
 
       def handle_int64(handle, field)
@@ -46,8 +46,7 @@ module TaskerCore
       end
 
       def handle_free(handle)
-        err = FFI::MemoryPointer.new(:pointer)
-        check!(tasker_handle_free(handle, err), err, :tasker_handle_free)
+        with_scratch { |_out, _len, err| check!(tasker_handle_free(handle, err), err, :tasker_handle_free) }
         nil
       end
 
@@ -61,6 +60,24 @@ module TaskerCore
       end
 
       private
+
+      SCRATCH = :__tasker_core_native_scratch
+
+      # Yields this fiber's three 8-byte out-parameters (out, len, err), the
+      # err slot zeroed, instead of allocating them per call; a nested call
+      # (a trap handler) finds none checked in and allocates its own.
+      def with_scratch
+        scratch = Thread.current[SCRATCH]
+        if scratch
+          Thread.current[SCRATCH] = nil
+        else
+          scratch = Array.new(3) { FFI::MemoryPointer.new(:int64) }.freeze
+        end
+        scratch[2].put_pointer(0, nil)
+        yield(*scratch)
+      ensure
+        Thread.current[SCRATCH] = scratch
+      end
 
       # Reads a library-allocated string (length-delimited when len is given)
       # as UTF-8 and frees it with tasker_string_free.
