@@ -22,6 +22,9 @@ const (
 	originDispatcher
 )
 
+// flushLanes is how many flushes may run at once.
+const flushLanes = 2
+
 type outcome struct {
 	res *tt.StepResult
 	err error
@@ -33,21 +36,24 @@ type pending struct {
 	done   chan outcome // buffered 1
 }
 
-// completer records every executor's reports, many per transaction: a flush
-// starts as soon as the previous one ends, so reports that arrive while one
-// flush runs share the next (group commit).
+// completer records every executor's reports, many per transaction, in
+// flushLanes lanes: a lane starts a flush as soon as it has reports, so
+// reports that arrive while flushes run share the next (group commit), and
+// two flushes keep both of PostgreSQL's cores busy where one serializes all
+// reports on one backend. Each lane locks tasks in id order, so lanes never
+// deadlock each other.
 type completer struct {
 	d *Dispatcher
 
 	mu       sync.Mutex
 	queue    []*pending
-	flushing bool
-	idle     *sync.Cond // signalled when the queue is empty and no flush runs
+	inflight map[int64]bool // steps of the batches being flushed
+	idle     *sync.Cond     // signalled when the queue is empty and no flush runs
 	wake     chan struct{}
 }
 
 func newCompleter(d *Dispatcher) *completer {
-	c := &completer{d: d, wake: make(chan struct{}, 1)}
+	c := &completer{d: d, wake: make(chan struct{}, 1), inflight: map[int64]bool{}}
 	c.idle = sync.NewCond(&c.mu)
 	return c
 }
@@ -91,7 +97,7 @@ func (c *completer) waitIdle(ctx context.Context) error {
 	defer stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.queue) > 0 || c.flushing {
+	for len(c.queue) > 0 || len(c.inflight) > 0 {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -113,8 +119,9 @@ func (c *completer) run(ctx context.Context) {
 			if len(batch) == 0 {
 				break
 			}
-			if rest, err := c.flush(ctx, batch); err != nil {
-				c.putBack(rest)
+			rest, err := c.flush(ctx, batch)
+			c.finish(batch, rest)
+			if err != nil {
 				if ctx.Err() != nil {
 					return // stopping: Stop records what is left
 				}
@@ -135,23 +142,16 @@ func (c *completer) run(ctx context.Context) {
 }
 
 // take removes up to MaxBatch reports from the queue, at most one per step
-// (a later report on the same step waits for the next flush, where it is
-// stale).
+// and none for a step another lane is flushing (a later report on the same
+// step waits for the next flush, where it is stale).
 func (c *completer) take() []*pending {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.queue) == 0 {
-		c.flushing = false
-		c.idle.Broadcast()
-		return nil
-	}
-	c.flushing = true
-	seen := make(map[int64]bool, min(len(c.queue), c.d.cfg.MaxBatch))
 	var batch []*pending
 	rest := c.queue[:0]
 	for _, p := range c.queue {
-		if len(batch) < c.d.cfg.MaxBatch && !seen[p.report.StepID] {
-			seen[p.report.StepID] = true
+		if len(batch) < c.d.cfg.MaxBatch && !c.inflight[p.report.StepID] {
+			c.inflight[p.report.StepID] = true
 			batch = append(batch, p)
 		} else {
 			rest = append(rest, p)
@@ -161,10 +161,18 @@ func (c *completer) take() []*pending {
 	return batch
 }
 
-func (c *completer) putBack(batch []*pending) {
+// finish ends a lane's flush of batch, putting back the reports not
+// delivered (to be retried).
+func (c *completer) finish(batch, undelivered []*pending) {
 	c.mu.Lock()
-	c.queue = append(batch, c.queue...)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	for _, p := range batch {
+		delete(c.inflight, p.report.StepID)
+	}
+	c.queue = append(undelivered, c.queue...)
+	if len(c.queue) == 0 && len(c.inflight) == 0 {
+		c.idle.Broadcast()
+	}
 }
 
 // flush records a batch. A transient database error is returned with the

@@ -114,7 +114,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.started = true
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.goSafe(ctx, "producer", d.produce)
-	d.goSafe(ctx, "completer", d.comp.run)
+	for i := range flushLanes {
+		d.goSafe(ctx, fmt.Sprintf("completer.%d", i), d.comp.run)
+	}
 	d.goSafe(ctx, "heartbeat", d.heartbeat)
 	d.goSafe(ctx, "listener", d.listen)
 	d.goSafe(ctx, "maintenance", d.maintain)
