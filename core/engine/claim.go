@@ -70,7 +70,7 @@ func (e *Engine) ClaimStep(ctx context.Context, p *tt.ClaimOneParams) (*tt.Claim
 		var ids []int64
 		var steps []tt.ClaimedStep
 		b := &pgx.Batch{}
-		queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID})
+		queueMeta(b, statemachine.EventExecutionRequested, map[string]any{"worker_id": p.WorkerID})
 		store.QueueStepDispatchByIDs(b, []int64{p.StepID}, p.WorkerID, lease.Milliseconds(), &ids)
 		store.QueueStepsClaimedNow(b, p.WorkerID, lease.Milliseconds(), &steps)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -190,7 +190,7 @@ func (e *Engine) RecoverExpiredLeases(ctx context.Context) (int, error) {
 			if err != nil || !ok {
 				return err
 			}
-			if err := setMeta(ctx, tx, map[string]any{"event": "lease_expired"}); err != nil {
+			if err := setMeta(ctx, tx, statemachine.EventLeaseExpired, nil); err != nil {
 				return err
 			}
 			recovered, err := store.StepRecoverExpiredLeases(ctx, tx, taskID)
@@ -225,8 +225,8 @@ func validateStepClaim(op string, stepID int64, token string) error {
 	return nil
 }
 
-func setMeta(ctx context.Context, tx store.DBTX, meta map[string]any) error {
-	b, err := json.Marshal(meta)
+func setMeta(ctx context.Context, tx store.DBTX, ev statemachine.Event, extra map[string]any) error {
+	b, err := json.Marshal(transitionMeta(ev, extra))
 	if err != nil {
 		return err
 	}

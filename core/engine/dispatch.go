@@ -38,7 +38,7 @@ func (e *Engine) DispatchClaim(ctx context.Context, p *DispatchClaimParams) ([]t
 	var ids []int64
 	var steps []tt.ClaimedStep
 	b := &pgx.Batch{}
-	queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": p.WorkerID})
+	queueMeta(b, statemachine.EventExecutionRequested, map[string]any{"worker_id": p.WorkerID})
 	store.QueueStepDispatchReady(b, &store.StepDispatchParams{
 		Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: p.Lease.Milliseconds(),
 	}, &ids)
@@ -230,23 +230,23 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 	counts := map[int64]store.StepCounts{}
 	b = &pgx.Batch{}
 	if len(completeIDs) > 0 {
-		queueMeta(b, map[string]any{"event": "completed"})
+		queueMeta(b, statemachine.EventCompleted, nil)
 		store.QueueStepsCompleteMany(b, completeIDs, completeResults, &completed)
 	}
 	if len(fail.IDs) > 0 {
-		queueMeta(b, map[string]any{"event": "failed"})
+		queueMeta(b, statemachine.EventFailed, nil)
 		store.QueueStepsFailMany(b, fail, next)
 	}
 	if len(releaseIDs) > 0 {
-		queueMeta(b, map[string]any{"event": "released", "reason": reports[0].Reason})
+		queueMeta(b, statemachine.EventReleased, map[string]any{"reason": reports[0].Reason})
 		store.QueueStepsReleaseMany(b, releaseIDs, &released)
 	}
 	if len(completeIDs) > 0 {
 		store.QueueStepChildrenReleaseMany(b, completeIDs, &children)
 	}
 	if len(pending) > 0 {
-		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskInProgress)})
-		store.QueueTasksSetStatusMany(b, pending, tt.TaskInProgress, statemachine.TaskSources(tt.TaskInProgress), &started)
+		queueMeta(b, statemachine.EventStartRequested, nil)
+		store.QueueTasksSetStatusMany(b, pending, tt.TaskInProgress, statemachine.TaskSources(statemachine.EventStartRequested), &started)
 	}
 	store.QueueTaskStepCountsMany(b, taskIDs, counts)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -260,7 +260,7 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 	case len(released) != len(releaseIDs):
 		return nil, &tt.InvalidTransitionError{Entity: "step", ID: releaseIDs[0], From: string(tt.StepInProgress), To: string(tt.StepPending)}
 	}
-	if err := movedAll(pending, started, tt.TaskInProgress, status); err != nil {
+	if err := movedAll(pending, started, statemachine.EventStartRequested, tt.TaskInProgress, status); err != nil {
 		return nil, err
 	}
 
@@ -301,15 +301,15 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 	var completedTasks, failedTasks, claimed, claimedReady []int64
 	b = &pgx.Batch{}
 	if len(toComplete) > 0 {
-		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskComplete)})
-		store.QueueTasksSetStatusMany(b, toComplete, tt.TaskComplete, statemachine.TaskSources(tt.TaskComplete), &completedTasks)
+		queueMeta(b, statemachine.EventCompleted, nil)
+		store.QueueTasksSetStatusMany(b, toComplete, tt.TaskComplete, statemachine.TaskSources(statemachine.EventCompleted), &completedTasks)
 	}
 	if len(toError) > 0 {
-		queueMeta(b, map[string]any{"event": taskEvent(tt.TaskError)})
-		store.QueueTasksSetStatusMany(b, toError, tt.TaskError, statemachine.TaskSources(tt.TaskError), &failedTasks)
+		queueMeta(b, statemachine.EventFailed, nil)
+		store.QueueTasksSetStatusMany(b, toError, tt.TaskError, statemachine.TaskSources(statemachine.EventFailed), &failedTasks)
 	}
 	if handoff != nil && handoff.Limit > 0 {
-		queueMeta(b, map[string]any{"event": "execution_requested", "worker_id": handoff.WorkerID, "handoff": true})
+		queueMeta(b, statemachine.EventExecutionRequested, map[string]any{"worker_id": handoff.WorkerID, "handoff": true})
 		if n > 0 {
 			handIDs := make([]int64, n)
 			for i := range n {
@@ -331,10 +331,10 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 			return nil, err
 		}
 	}
-	if err := movedAll(toComplete, completedTasks, tt.TaskComplete, status); err != nil {
+	if err := movedAll(toComplete, completedTasks, statemachine.EventCompleted, tt.TaskComplete, status); err != nil {
 		return nil, err
 	}
-	if err := movedAll(toError, failedTasks, tt.TaskError, status); err != nil {
+	if err := movedAll(toError, failedTasks, statemachine.EventFailed, tt.TaskError, status); err != nil {
 		return nil, err
 	}
 	for i := range res.Outcomes {
@@ -354,7 +354,7 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 // movedAll checks that a set-based task update moved every task it meant to
 // (a task that did not move is the state machine's refusal) and records the
 // new state.
-func movedAll(want, moved []int64, to tt.TaskState, status map[int64]tt.TaskState) error {
+func movedAll(want, moved []int64, ev statemachine.Event, to tt.TaskState, status map[int64]tt.TaskState) error {
 	if len(moved) != len(want) {
 		got := map[int64]bool{}
 		for _, id := range moved {
@@ -362,7 +362,7 @@ func movedAll(want, moved []int64, to tt.TaskState, status map[int64]tt.TaskStat
 		}
 		for _, id := range want {
 			if !got[id] {
-				return statemachine.CheckTask(id, status[id], to)
+				return statemachine.CheckTask(id, ev, status[id], to)
 			}
 		}
 	}
@@ -372,8 +372,8 @@ func movedAll(want, moved []int64, to tt.TaskState, status map[int64]tt.TaskStat
 	return nil
 }
 
-func queueMeta(b *pgx.Batch, meta map[string]any) {
-	raw, err := json.Marshal(meta)
+func queueMeta(b *pgx.Batch, ev statemachine.Event, extra map[string]any) {
+	raw, err := json.Marshal(transitionMeta(ev, extra))
 	if err != nil {
 		panic(err) // maps of strings and bools always marshal
 	}

@@ -35,16 +35,17 @@ func (e *Engine) finalize(ctx context.Context, tx store.DBTX, task *store.Locked
 		path = []tt.TaskState{tt.TaskPending}
 	}
 	for _, next := range path {
-		if err := setMeta(ctx, tx, map[string]any{"event": taskEvent(next), "total_steps": c.Total,
+		ev := taskEvent(next)
+		if err := setMeta(ctx, tx, ev, map[string]any{"total_steps": c.Total,
 			"completed_steps": c.Done, "failed_steps": c.Failed}); err != nil {
 			return "", err
 		}
-		ok, err := store.TaskSetStatus(ctx, tx, task.ID, next, statemachine.TaskSources(next))
+		ok, err := store.TaskSetStatus(ctx, tx, task.ID, next, statemachine.TaskSources(ev))
 		if err != nil {
 			return "", err
 		}
 		if !ok {
-			return "", statemachine.CheckTask(task.ID, task.Status, next)
+			return "", statemachine.CheckTask(task.ID, ev, task.Status, next)
 		}
 		task.Status = next
 	}
@@ -58,15 +59,15 @@ func (e *Engine) markStarted(ctx context.Context, tx store.DBTX, task *store.Loc
 	if task.Status != tt.TaskPending {
 		return nil
 	}
-	if err := setMeta(ctx, tx, map[string]any{"event": taskEvent(tt.TaskInProgress)}); err != nil {
+	if err := setMeta(ctx, tx, statemachine.EventStartRequested, nil); err != nil {
 		return err
 	}
-	ok, err := store.TaskSetStatus(ctx, tx, task.ID, tt.TaskInProgress, statemachine.TaskSources(tt.TaskInProgress))
+	ok, err := store.TaskSetStatus(ctx, tx, task.ID, tt.TaskInProgress, statemachine.TaskSources(statemachine.EventStartRequested))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return statemachine.CheckTask(task.ID, task.Status, tt.TaskInProgress)
+		return statemachine.CheckTask(task.ID, statemachine.EventStartRequested, task.Status, tt.TaskInProgress)
 	}
 	task.Status = tt.TaskInProgress
 	return nil
@@ -95,17 +96,26 @@ func pathTo(from, to tt.TaskState) []tt.TaskState {
 	return append(path, to)
 }
 
-func taskEvent(to tt.TaskState) string {
+func taskEvent(to tt.TaskState) statemachine.Event {
 	switch to {
 	case tt.TaskComplete:
-		return "completed"
+		return statemachine.EventCompleted
 	case tt.TaskError:
-		return "failed"
+		return statemachine.EventFailed
 	case tt.TaskPending:
-		return "retry_requested"
-	case tt.TaskInProgress:
-		return "start_requested"
+		return statemachine.EventRetryRequested
 	default:
-		return string(to)
+		return statemachine.EventStartRequested
 	}
+}
+
+// transitionMeta is the metadata of the transition rows a statement writes:
+// its event and what else the caller records.
+func transitionMeta(ev statemachine.Event, extra map[string]any) map[string]any {
+	meta := make(map[string]any, len(extra)+1)
+	for k, v := range extra {
+		meta[k] = v
+	}
+	meta["event"] = ev
+	return meta
 }

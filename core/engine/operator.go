@@ -24,17 +24,17 @@ func (e *Engine) CancelTask(ctx context.Context, p *tt.CancelTaskParams) (*tt.Ta
 		if err != nil {
 			return err
 		}
-		if err := statemachine.CheckTask(task.ID, task.Status, tt.TaskCancelled); err != nil {
+		ev := statemachine.EventCancelled
+		if err := statemachine.CheckTask(task.ID, ev, task.Status, tt.TaskCancelled); err != nil {
 			return err
 		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "cancelled", "reason": p.Reason}); err != nil {
+		if err := setMeta(ctx, tx, ev, map[string]any{"reason": p.Reason}); err != nil {
 			return err
 		}
-		if err := store.StepsCancelForTask(ctx, tx, task.ID, statemachine.StepSources(tt.StepCancelled)); err != nil {
+		if err := store.StepsCancelForTask(ctx, tx, task.ID, statemachine.StepSources(ev)); err != nil {
 			return err
 		}
-		_, err = store.TaskSetStatus(ctx, tx, task.ID, tt.TaskCancelled, statemachine.TaskSources(tt.TaskCancelled))
-		return err
+		return taskMoved(ctx, tx, task, ev, tt.TaskCancelled)
 	})
 	if err != nil {
 		return nil, err
@@ -53,20 +53,17 @@ func (e *Engine) RetryTask(ctx context.Context, p *tt.RetryTaskParams) (*tt.Task
 		if err != nil {
 			return err
 		}
-		// Only a task in error is retried: the state machine also allows
-		// in_progress → pending (for finalization), which must not let an
-		// operator reset a running task's errored steps under its workers.
-		if task.Status != tt.TaskError {
-			return &tt.InvalidTransitionError{Entity: "task", ID: task.ID, From: string(task.Status), To: string(tt.TaskPending)}
+		ev := statemachine.EventRetryRequested
+		if err := statemachine.CheckTask(task.ID, ev, task.Status, tt.TaskPending); err != nil {
+			return err
 		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "retry_requested", "reason": p.Reason}); err != nil {
+		if err := setMeta(ctx, tx, ev, map[string]any{"reason": p.Reason}); err != nil {
 			return err
 		}
 		if _, err := store.StepsRetryForTask(ctx, tx, task.ID); err != nil {
 			return err
 		}
-		_, err = store.TaskSetStatus(ctx, tx, task.ID, tt.TaskPending, statemachine.TaskSources(tt.TaskPending))
-		return err
+		return taskMoved(ctx, tx, task, ev, tt.TaskPending)
 	})
 	if err != nil {
 		return nil, err
@@ -101,13 +98,14 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 		if err != nil {
 			return err
 		}
-		if err := statemachine.CheckStep(step.ID, step.Status, tt.StepResolvedManually); err != nil {
+		ev := statemachine.EventResolvedManually
+		if err := statemachine.CheckStep(step.ID, ev, step.Status, tt.StepResolvedManually); err != nil {
 			return err
 		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "resolved_manually", "reason": p.Reason}); err != nil {
+		if err := setMeta(ctx, tx, ev, map[string]any{"reason": p.Reason}); err != nil {
 			return err
 		}
-		ok, err := store.StepResolve(ctx, tx, step.ID, results, statemachine.StepSources(tt.StepResolvedManually))
+		ok, err := store.StepResolve(ctx, tx, step.ID, results, statemachine.StepSources(ev))
 		if err := applied(ok, err, step, tt.StepResolvedManually); err != nil {
 			return err
 		}
@@ -123,6 +121,20 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 		return nil, err
 	}
 	return &res, nil
+}
+
+// taskMoved moves a locked task on ev; a compare-and-set that matches no
+// row is the state machine's refusal, never ignored.
+func taskMoved(ctx context.Context, tx pgx.Tx, task *store.LockedTask, ev statemachine.Event, to tt.TaskState) error {
+	ok, err := store.TaskSetStatus(ctx, tx, task.ID, to, statemachine.TaskSources(ev))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return statemachine.CheckTask(task.ID, ev, task.Status, to)
+	}
+	task.Status = to
+	return nil
 }
 
 func taskIDError(op string, missing bool, id int64) error {

@@ -25,10 +25,10 @@ func (e *Engine) CompleteStep(ctx context.Context, p *tt.CompleteParams) (*tt.St
 	}
 	results := checked.Results
 	return e.report(ctx, "complete_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
-		if err := setMeta(ctx, tx, map[string]any{"event": "completed"}); err != nil {
+		if err := setMeta(ctx, tx, statemachine.EventCompleted, nil); err != nil {
 			return err
 		}
-		ok, err := store.StepComplete(ctx, tx, s.ID, results, statemachine.StepSources(tt.StepComplete))
+		ok, err := store.StepComplete(ctx, tx, s.ID, results, statemachine.StepSources(statemachine.EventCompleted))
 		if err := applied(ok, err, s, tt.StepComplete); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (e *Engine) FailStep(ctx context.Context, p *tt.FailParams) (*tt.StepResult
 		if err != nil {
 			return err
 		}
-		if err := setMeta(ctx, tx, map[string]any{"event": "failed", "error_class": p.Error.Class,
+		if err := setMeta(ctx, tx, statemachine.EventFailed, map[string]any{"error_class": p.Error.Class,
 			"error_message": truncate(p.Error.Message, 1000), "permanent": p.Permanent}); err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (e *Engine) FailStep(ctx context.Context, p *tt.FailParams) (*tt.StepResult
 		var ok bool
 		r.NextRetryAt, ok, err = store.StepFail(ctx, tx, &store.StepFailParams{
 			StepID: s.ID, Status: next, DelayMS: delay.Milliseconds(), BackoffSeconds: p.BackoffSeconds,
-			LastError: lastError, From: statemachine.StepSources(next),
+			LastError: lastError, From: statemachine.StepSources(statemachine.EventFailed),
 		})
 		r.Status = next
 		return applied(ok, err, s, next)
@@ -80,11 +80,11 @@ func (e *Engine) ReleaseStep(ctx context.Context, p *tt.ReleaseParams) (*tt.Step
 		return nil, err
 	}
 	return e.report(ctx, "release_step", p.StepID, p.ClaimToken, func(tx pgx.Tx, s *store.LockedStep, r *tt.StepResult) error {
-		if err := setMeta(ctx, tx, map[string]any{"event": "released", "reason": p.Reason}); err != nil {
+		if err := setMeta(ctx, tx, statemachine.EventReleased, map[string]any{"reason": p.Reason}); err != nil {
 			return err
 		}
 		r.Status, r.Attempts = tt.StepPending, max(s.Attempts-1, 0)
-		ok, err := store.StepRelease(ctx, tx, s.ID, statemachine.StepSources(tt.StepPending))
+		ok, err := store.StepRelease(ctx, tx, s.ID, statemachine.StepSources(statemachine.EventReleased))
 		return applied(ok, err, s, tt.StepPending)
 	})
 }

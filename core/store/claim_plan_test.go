@@ -258,17 +258,32 @@ func newClaimEnv(tb testing.TB, finished int, asyncCommit bool) *claimEnv {
 		ids = append(ids, res.TaskID)
 	}
 	if len(ids) > 0 {
+		// Through in_progress, as the engine moves them: the transition
+		// trigger refuses pending -> complete.
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
 		for _, q := range []string{
+			`SELECT set_config('tasker.transition_metadata', '{"event":"execution_requested"}', true), $1::bigint[]`,
+			`UPDATE tasker_workflow_steps SET status = 'in_progress', attempts = 1, in_process = true, last_attempted_at = now()
+			  WHERE task_id = ANY ($1)`,
+			`UPDATE tasker_tasks SET status = 'in_progress' WHERE task_id = ANY ($1)`,
+			`SELECT set_config('tasker.transition_metadata', '{"event":"completed"}', true), $1::bigint[]`,
 			`UPDATE tasker_workflow_steps
-			    SET status = 'complete', attempts = 1, pending_parents = 0, processed = true, processed_at = now(),
-			        last_attempted_at = now(), results = '{"ok":true}', updated_at = now()
+			    SET status = 'complete', pending_parents = 0, in_process = false, processed = true, processed_at = now(),
+			        results = '{"ok":true}', updated_at = now()
 			  WHERE task_id = ANY ($1)`,
 			`UPDATE tasker_tasks SET status = 'complete', complete = true, completed_at = now(), updated_at = now()
 			  WHERE task_id = ANY ($1)`,
 		} {
-			if _, err := pool.Exec(ctx, q, ids); err != nil {
+			if _, err := tx.Exec(ctx, q, ids); err != nil {
 				tb.Fatal(err)
 			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			tb.Fatal(err)
 		}
 	}
 	return env

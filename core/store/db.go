@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/goccy/go-json"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -67,6 +69,10 @@ func InterpretError(op string, err error) error {
 			return &tt.TimeoutError{Op: op, Err: err}
 		case "22P05", "22P02", "22003", "54001": // untranslatable character, invalid text, out of range, too complex
 			return tt.NewValidationError(op, "", "PostgreSQL cannot store this JSON: %s", pgErr.Message)
+		case "TK001": // the transition trigger refused a move tasker_transition_rules does not list
+			if ite := refusedTransition(pgErr); ite != nil {
+				return ite
+			}
 		}
 		return &tt.DatabaseError{Op: op, Err: err, SQLState: pgErr.Code}
 	}
@@ -84,4 +90,19 @@ func SetTransitionMetadata(ctx context.Context, tx DBTX, meta []byte) error {
 func Ping(ctx context.Context, db DBTX, sleepMS int64) error {
 	_, err := db.Exec(ctx, sqlOf("Ping"), sleepMS)
 	return err
+}
+
+// refusedTransition reads the move the transition trigger refused from its
+// DETAIL (migration 005).
+func refusedTransition(pgErr *pgconn.PgError) *tt.InvalidTransitionError {
+	var d struct {
+		Entity string `json:"entity"`
+		ID     int64  `json:"id"`
+		From   string `json:"from"`
+		To     string `json:"to"`
+	}
+	if json.Unmarshal([]byte(pgErr.Detail), &d) != nil || d.Entity == "" {
+		return nil
+	}
+	return &tt.InvalidTransitionError{Entity: d.Entity, ID: d.ID, From: d.From, To: d.To}
 }

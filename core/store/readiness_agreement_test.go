@@ -678,7 +678,7 @@ func (a *agreement) resolveStep(s *mStep) {
 	}
 	res, err := a.e.ResolveStep(a.ctx, &tt.ResolveStepParams{StepID: s.id, Reason: "prop test", Results: results})
 	a.logf("resolve %s (%s, results %v) → %v", s.label(), s.status, results != nil, errOr(err, res))
-	if !statemachine.StepAllowed(s.status, tt.StepResolvedManually) {
+	if statemachine.CheckStep(s.id, statemachine.EventResolvedManually, s.status, tt.StepResolvedManually) != nil {
 		var inv *tt.InvalidTransitionError
 		if !errors.As(err, &inv) {
 			a.fatalf("resolve of %s in %s: got %v, want an invalid transition error", s.label(), s.status, err)
@@ -754,7 +754,7 @@ func (a *agreement) cancelTask() {
 	a.stats.cancelled++
 	m.status = tt.TaskCancelled
 	for _, s := range m.steps {
-		if statemachine.StepAllowed(s.status, tt.StepCancelled) {
+		if statemachine.CheckStep(s.id, statemachine.EventCancelled, s.status, tt.StepCancelled) == nil {
 			s.status, s.immediate = tt.StepCancelled, false
 		}
 	}
