@@ -31,6 +31,5 @@ BEGIN
     RETURN NULL;
 END $$;
 
-DROP FUNCTION tasker_transition_allowed(text, text, text, text);
 DROP FUNCTION tasker_refuse_transition(text, bigint, text, text, text);
 DROP TABLE tasker_transition_rules;

@@ -49,12 +49,6 @@ BEGIN
               HINT = 'tasker_transition_rules lists the legal moves by event';
 END $$;
 
-CREATE FUNCTION tasker_transition_allowed(entity text, from_state text, to_state text, event text)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM tasker_transition_rules r
-                    WHERE r.entity = $1 AND r.from_state = $2 AND r.to_state = $3 AND ($4 IS NULL OR r.event = $4))
-$$;
-
 CREATE OR REPLACE FUNCTION tasker_record_step_transitions_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     meta jsonb := coalesce(nullif(current_setting('tasker.transition_metadata', true), '')::jsonb, '{}');
@@ -68,11 +62,15 @@ BEGIN
     )
     INSERT INTO tasker_workflow_step_transitions (workflow_step_id, from_state, to_state, metadata, sort_key, most_recent)
     SELECT p.workflow_step_id, p.from_state, p.to_state,
-           CASE WHEN tasker_transition_allowed('step', p.from_state, p.to_state, ev)
+           CASE WHEN r.allowed
                 THEN tasker_step_transition_metadata(meta, p.to_state, p.attempts, p.last_error)
                 ELSE tasker_refuse_transition('step', p.workflow_step_id, p.from_state, p.to_state, ev) END,
            p.sort_key + 1, true
-      FROM previous p;
+      FROM previous p
+      LEFT JOIN LATERAL (SELECT true AS allowed FROM tasker_transition_rules r
+                          WHERE r.entity = 'step' AND r.from_state = p.from_state AND r.to_state = p.to_state
+                            AND (ev IS NULL OR r.event = ev)
+                          LIMIT 1) r ON true;
     RETURN NULL;
 END $$;
 
@@ -89,10 +87,13 @@ BEGIN
     )
     INSERT INTO tasker_task_transitions (task_id, from_state, to_state, metadata, sort_key, most_recent)
     SELECT p.task_id, p.from_state, p.to_state,
-           CASE WHEN tasker_transition_allowed('task', p.from_state, p.to_state, ev)
-                THEN meta
+           CASE WHEN r.allowed THEN meta
                 ELSE tasker_refuse_transition('task', p.task_id, p.from_state, p.to_state, ev) END,
            p.sort_key + 1, true
-      FROM previous p;
+      FROM previous p
+      LEFT JOIN LATERAL (SELECT true AS allowed FROM tasker_transition_rules r
+                          WHERE r.entity = 'task' AND r.from_state = p.from_state AND r.to_state = p.to_state
+                            AND (ev IS NULL OR r.event = ev)
+                          LIMIT 1) r ON true;
     RETURN NULL;
 END $$;
