@@ -5,9 +5,10 @@
 #   1. gofmt     gofmt -l core ffi prints nothing
 #   2. go vet    go vet ./...
 #   3. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through)
-#   4. C ABI     make lib, then make -C bindings test   (once ffi/ and bindings/Makefile exist)
-#   5. rspec     cd ruby_gem && rspec                   (once ruby_gem/spec exists)
+#   4. C ABI     make lib, then make -C bindings test
+#   5. rspec     cd ruby_gem && rspec
 #   6. gem       build the source gem, gem install it offline, require it, ping
+# Every suite must exist: a missing one fails the run, it is never skipped.
 # Environment: as scripts/setup.sh (DATABASE_URL, TASKER_PG_*, TASKER_SKIP_PACKAGES).
 set -euo pipefail
 
@@ -17,7 +18,6 @@ cd "$TASKER_ROOT"
 
 started=$SECONDS
 passed=()
-skipped=()
 
 # join LIST...: the items separated by ", ", or "none".
 join() {
@@ -39,10 +39,9 @@ run_step() {
 	passed+=("$name")
 }
 
-# skip_step NAME WHY: record a step that has nothing to run yet.
-skip_step() {
-	say "test: ${1}: skipped (${2})"
-	skipped+=("$1")
+# need_path PATH WHAT: die unless PATH exists (a suite that vanished fails the run).
+need_path() {
+	[[ -e $1 ]] || die "${1} not found: ${2} cannot run"
 }
 
 # gofmt_clean DIR...: fail listing the files gofmt would change.
@@ -56,49 +55,27 @@ gofmt_clean() {
 	fi
 }
 
-[[ -f go.mod ]] || die "go.mod not found in ${TASKER_ROOT}: the Go module is missing"
-
-# 1. gofmt over the Go trees that exist.
-go_dirs=()
-for d in core ffi; do
-	[[ -d $d ]] && go_dirs+=("$d")
+need_path go.mod "the Go module"
+for p in core ffi bindings/Makefile ruby_gem/spec ruby_gem/tasker_core.gemspec; do
+	need_path "$p" "the test suite of ${p%%/*}"
 done
-if ((${#go_dirs[@]} > 0)); then
-	run_step gofmt gofmt_clean "${go_dirs[@]}"
-else
-	skip_step gofmt "neither core/ nor ffi/ exists"
-fi
+
+# 1. gofmt.
+run_step gofmt gofmt_clean core ffi
 
 # 2-3. vet and the Go tests (they read DATABASE_URL and create their own databases).
 run_step "go vet" go vet ./...
 run_step "go test" go test -count=1 -timeout 20m ./...
 
-# 4. Hook: the C ABI, driven without Ruby by the C program in bindings/.
-if [[ -d ffi ]]; then
-	run_step "make lib" make --no-print-directory lib
-	if [[ -f bindings/Makefile ]]; then
-		run_step "bindings C driver" make --no-print-directory -C bindings test
-	else
-		skip_step "bindings C driver" "bindings/Makefile does not exist yet"
-	fi
-else
-	skip_step "make lib" "ffi/ does not exist yet"
-	skip_step "bindings C driver" "ffi/ does not exist yet"
-fi
+# 4. The C ABI, driven without Ruby by the C program in bindings/.
+run_step "make lib" make --no-print-directory lib
+run_step "bindings C driver" make --no-print-directory -C bindings test
 
-# 5. Hook: the Ruby gem's specs, against the library built by `make lib` (build/).
-if [[ -d ruby_gem/spec ]]; then
-	need_cmd rspec "Debian package ruby-rspec; run scripts/setup.sh as root"
-	run_step rspec bash -c 'cd ruby_gem && rspec'
-else
-	skip_step rspec "ruby_gem/spec does not exist yet"
-fi
+# 5. The Ruby gem's specs, against the library built by `make lib` (build/).
+need_cmd rspec "Debian package ruby-rspec; run scripts/setup.sh as root"
+run_step rspec bash -c 'cd ruby_gem && rspec'
 
 # 6. The source gem installs offline and its extconf builds a working library.
-if [[ -f ruby_gem/tasker_core.gemspec ]]; then
-	run_step "gem install" bash scripts/gem_install_check.sh
-else
-	skip_step "gem install" "ruby_gem/tasker_core.gemspec does not exist yet"
-fi
+run_step "gem install" bash scripts/gem_install_check.sh
 
-say "test.sh OK in $((SECONDS - started))s; passed: $(join "${passed[@]}"); skipped: $(join "${skipped[@]}")"
+say "test.sh OK in $((SECONDS - started))s; passed: $(join "${passed[@]}")"

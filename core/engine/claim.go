@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tasker-systems/tasker-core-go/core/statemachine"
@@ -223,6 +224,19 @@ func validateStepClaim(op string, stepID int64, token string) error {
 		return v
 	}
 	return nil
+}
+
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// truncate shortens what a caller sent before it goes into an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func setMeta(ctx context.Context, tx store.DBTX, ev statemachine.Event, extra map[string]any) error {

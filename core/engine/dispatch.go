@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -176,7 +177,7 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 		s := steps[r.StepID]
 		switch {
 		case s == nil:
-			res.Outcomes[i].Err = &tt.NotFoundError{Kind: "step", Key: itoa(r.StepID)}
+			res.Outcomes[i].Err = &tt.NotFoundError{Kind: "step", Key: strconv.FormatInt(r.StepID, 10)}
 			continue
 		case s.ClaimToken != r.ClaimToken || s.Status != tt.StepInProgress:
 			res.Outcomes[i].Err = &tt.StaleClaimError{StepID: s.ID, Status: s.Status}

@@ -16,8 +16,11 @@ import (
 // nothing of it is claimed afterwards, and workers holding its steps get a
 // StaleClaimError when they report.
 func (e *Engine) CancelTask(ctx context.Context, p *tt.CancelTaskParams) (*tt.TaskStatus, error) {
-	if p == nil || p.TaskID <= 0 {
-		return nil, taskIDError("cancel_task", p == nil, idOf(p))
+	if p == nil {
+		return nil, tt.NewValidationError("cancel_task", "", "parameters are required")
+	}
+	if err := validateTaskID("cancel_task", p.TaskID); err != nil {
+		return nil, err
 	}
 	err := store.InTx(ctx, e.pool, "cancel_task", func(tx pgx.Tx) error {
 		task, err := store.TaskLock(ctx, tx, p.TaskID)
@@ -45,8 +48,11 @@ func (e *Engine) CancelTask(ctx context.Context, p *tt.CancelTaskParams) (*tt.Ta
 // RetryTask moves a task in error back to pending: its errored steps return
 // to pending with their attempts reset, and workers pick them up again.
 func (e *Engine) RetryTask(ctx context.Context, p *tt.RetryTaskParams) (*tt.TaskStatus, error) {
-	if p == nil || p.TaskID <= 0 {
-		return nil, taskIDError("retry_task", p == nil, retryID(p))
+	if p == nil {
+		return nil, tt.NewValidationError("retry_task", "", "parameters are required")
+	}
+	if err := validateTaskID("retry_task", p.TaskID); err != nil {
+		return nil, err
 	}
 	err := store.InTx(ctx, e.pool, "retry_task", func(tx pgx.Tx) error {
 		task, err := store.TaskLock(ctx, tx, p.TaskID)
@@ -137,23 +143,9 @@ func taskMoved(ctx context.Context, tx pgx.Tx, task *store.LockedTask, ev statem
 	return nil
 }
 
-func taskIDError(op string, missing bool, id int64) error {
-	if missing {
-		return tt.NewValidationError(op, "", "parameters are required")
+func validateTaskID(op string, id int64) error {
+	if id <= 0 {
+		return tt.NewValidationError(op, "task_id", "must be > 0, got %d", id)
 	}
-	return tt.NewValidationError(op, "task_id", "must be > 0, got %d", id)
-}
-
-func idOf(p *tt.CancelTaskParams) int64 {
-	if p == nil {
-		return 0
-	}
-	return p.TaskID
-}
-
-func retryID(p *tt.RetryTaskParams) int64 {
-	if p == nil {
-		return 0
-	}
-	return p.TaskID
+	return nil
 }

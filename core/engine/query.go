@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/tasker-systems/tasker-core-go/core/store"
@@ -64,7 +65,7 @@ func (e *Engine) requireTask(ctx context.Context, op string, taskID int64) error
 		return store.InterpretError(op, err)
 	}
 	if !ok {
-		return &tt.NotFoundError{Kind: "task", Key: itoa(taskID)}
+		return &tt.NotFoundError{Kind: "task", Key: strconv.FormatInt(taskID, 10)}
 	}
 	return nil
 }
