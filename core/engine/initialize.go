@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	stdjson "encoding/json"
 	"strconv"
 
 	"github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tasker-systems/tasker-core-go/core/jsondoc"
 	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 	"github.com/tasker-systems/tasker-core-go/core/template"
@@ -167,7 +167,11 @@ func identityHash(namedTaskID int64, strategy tt.IdentityStrategy, req *tt.TaskR
 	case strategy == tt.IdentityAlwaysUnique:
 		h.Write([]byte("|unique|" + uuid.NewString()))
 	default:
-		canon, err := canonicalJSON(req.Context)
+		v, err := jsondoc.Decode(req.Context)
+		if err != nil {
+			return "", tt.NewValidationError(opInitialize, "context", "is not valid JSON: %v", err)
+		}
+		canon, err := jsondoc.Canonical(v)
 		if err != nil {
 			return "", tt.NewValidationError(opInitialize, "context", "is not valid JSON: %v", err)
 		}
@@ -175,16 +179,4 @@ func identityHash(namedTaskID int64, strategy tt.IdentityStrategy, req *tt.TaskR
 		h.Write(canon)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// canonicalJSON re-encodes JSON with sorted keys and exact numbers, so the
-// same context always hashes the same.
-func canonicalJSON(raw []byte) ([]byte, error) {
-	dec := stdjson.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return stdjson.Marshal(v)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/tasker-systems/tasker-core-go/core/taskertype"
+
+	"github.com/tasker-systems/tasker-core-go/core/jsondoc"
 )
 
 var (
@@ -114,7 +116,7 @@ func (c *checker) checkContextSchema() {
 	// The schema compiler's time grows with the square of the number of
 	// subschemas, so a schema is kept to a size that compiles in well under
 	// a second.
-	if _, n := scanJSON(c.spec.ContextSchema); n > MaxSchemaContainers {
+	if _, n := jsondoc.Measure(c.spec.ContextSchema); n > MaxSchemaContainers {
 		c.addf("context_schema", "context_schema must have at most %d objects and arrays, got %d", MaxSchemaContainers, n)
 		return
 	}
@@ -251,10 +253,10 @@ func decodeJSONValue(label string, raw []byte, maxDepth int) (v any, present boo
 	if isAbsent(raw) {
 		return nil, false, ""
 	}
-	if depth, _ := scanJSON(raw); depth > maxDepth {
+	if depth, _ := jsondoc.Measure(raw); depth > maxDepth {
 		return nil, false, fmt.Sprintf("%s must nest arrays and objects at most %d levels deep, got %d", label, maxDepth, depth)
 	}
-	v, err := decodeJSON(raw)
+	v, err := jsondoc.Decode(raw)
 	if err != nil {
 		return nil, false, fmt.Sprintf("%s is not valid JSON: %v", label, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/tasker-systems/tasker-core-go/core/jsondoc"
 	"github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -93,11 +94,16 @@ func (t *Template) ValidateContext(ctx json.RawMessage) error {
 	if isAbsent(ctx) {
 		return taskertype.NewValidationError(op, "context", "context is required: pass a JSON object such as {}")
 	}
-	if depth, _ := scanJSON(ctx); depth > MaxJSONDepth {
+	if depth, _ := jsondoc.Measure(ctx); depth > MaxJSONDepth {
 		return taskertype.NewValidationError(op, "context", "context must nest arrays and objects at most %d levels deep, got %d", MaxJSONDepth, depth)
 	}
-	v, err := decodeJSON(ctx)
-	if err != nil {
+	v, err := jsondoc.Decode(ctx)
+	var dup *jsondoc.DuplicateKeyError
+	switch {
+	case errors.As(err, &dup):
+		return taskertype.NewValidationError(op, "context"+strings.TrimPrefix(dup.Path, "$"),
+			"has the key %q more than once (say which value you mean)", dup.Key)
+	case err != nil:
 		return taskertype.NewValidationError(op, "context", "context is not valid JSON: %v", err)
 	}
 	if _, ok := v.(map[string]any); !ok {

@@ -3,8 +3,6 @@ package template
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 )
 
@@ -13,57 +11,6 @@ import (
 func isAbsent(raw []byte) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || string(t) == "null"
-}
-
-// scanJSON measures raw without decoding or recursing, so it is safe on any
-// input: how deeply arrays and objects nest, and how many there are. Invalid
-// JSON is left for the decoder to report.
-func scanJSON(raw []byte) (depth, containers int) {
-	cur := 0
-	inString, escaped := false, false
-	for _, b := range raw {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
-		case '"':
-			inString = true
-		case '[', '{':
-			cur++
-			containers++
-			depth = max(depth, cur)
-		case ']', '}':
-			cur--
-		}
-	}
-	return depth, containers
-}
-
-var errTrailingData = errors.New("unexpected data after the top-level value")
-
-// decodeJSON decodes one JSON value, keeping numbers as json.Number so that
-// nothing is lost and re-encoding gives back the same digits. Check the depth
-// with scanJSON first: encoding/json also stops at 10,000 levels, but with a less helpful
-// message.
-func decodeJSON(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errTrailingData
-	}
-	return v, nil
 }
 
 // hasNUL reports whether a decoded value holds a string or key with a NUL
@@ -106,17 +53,4 @@ func jsonKind(v any) string {
 	default:
 		return "unknown"
 	}
-}
-
-// canonicalJSON encodes a value built of maps, slices and scalars with object
-// keys sorted, no insignificant whitespace and no HTML escaping, so equal
-// values always encode to the same bytes.
-func canonicalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/tasker-systems/tasker-core-go/core/taskertype"
+
+	"github.com/tasker-systems/tasker-core-go/core/jsondoc"
 )
 
 // build turns a checked spec into its Template. It must only be called when
@@ -30,7 +32,7 @@ func (c *checker) build() (*Template, error) {
 		"identity_strategy": string(norm.IdentityStrategy),
 	}
 	if c.hasSchema {
-		raw, err := canonicalJSON(c.contextSchema)
+		raw, err := jsondoc.Canonical(c.contextSchema)
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +46,7 @@ func (c *checker) build() (*Template, error) {
 		if cfg == nil {
 			cfg = map[string]any{}
 		}
-		raw, err := canonicalJSON(cfg)
+		raw, err := jsondoc.Canonical(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +83,7 @@ func (c *checker) build() (*Template, error) {
 	}
 	shape["steps"] = shapeSteps
 
-	canon, err := canonicalJSON(shape)
+	canon, err := jsondoc.Canonical(shape)
 	if err != nil {
 		return nil, err
 	}

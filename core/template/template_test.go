@@ -171,7 +171,11 @@ func TestCompileRejectsEachProblemWithItsMessage(t *testing.T) {
 			s.ContextSchema = json.RawMessage(strings.Repeat(`{"items":`, 64) + `{}` + strings.Repeat(`}`, 64))
 		}, "context_schema", "context_schema must nest arrays and objects at most 64 levels deep, got 65"},
 		{"context_schema too big", func(s *taskertype.TemplateSpec) {
-			s.ContextSchema = json.RawMessage(`{"properties": {"a": {}` + strings.Repeat(`, "b": {}`, 5000) + `}}`)
+			var props strings.Builder
+			for i := range 5000 {
+				fmt.Fprintf(&props, `, "b%d": {}`, i)
+			}
+			s.ContextSchema = json.RawMessage(`{"properties": {"a": {}` + props.String() + `}}`)
 		}, "context_schema", "context_schema must have at most 5000 objects and arrays, got 5003"},
 		{"context_schema exponential", func(s *taskertype.TemplateSpec) { s.ContextSchema = refBomb(40) },
 			"context_schema", "context_schema is too costly to check: a value would be checked against subschemas more than 10000 times, because they apply each other (allOf, anyOf, oneOf, $ref) at many levels; simplify it"},
