@@ -49,6 +49,26 @@ RSpec.describe "bad input" do
       end
     end
 
+    it "rejects a context naming a key twice, naming the object" do
+      expect_nothing_written do
+        expect { handler.initialize_task(context: { "a" => 1, a: 2 }) }
+          .to raise_error(TaskerCore::ValidationError, /context: has the key "a" more than once/)
+        expect { handler.initialize_task(context: { "user" => { "id" => 1, id: 2 } }) }
+          .to raise_error(TaskerCore::ValidationError, /context\.user: has the key "id" more than once/)
+      end
+    end
+
+    it "keeps a context exactly as sent" do
+      context = { "z" => 1.0e300, "max" => Float::MAX, "big" => 1.0e22, "neg" => -0.0, "b" => 1, "a" => 2 }
+      task_id = handler.initialize_task(context: context).task_id
+      back = TaskerCore::Engine.task_status(task_id).context
+      expect(back.keys).to eq(context.keys)
+      expect(back.values).to all(be_a(Float).or(be_a(Integer)))
+      expect(back).to eq(context)
+      expect(back["z"]).to be_a(Float)
+      expect(back["neg"].to_s).to eq("-0.0")
+    end
+
     it "rejects a context that has no exact JSON form" do
       expect_nothing_written do
         expect { handler.initialize_task(context: { "x" => Float::NAN }) }
