@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,23 @@ func TestLifecycle(t *testing.T) {
 	require.EqualValues(t, 1<<30, stats.MemoryLimit)
 	require.EqualValues(t, 8, stats.PoolMaxConns)
 	require.Positive(t, initializeTask(t, ns, `{"after":"reinit"}`))
+
+	// log_level decides what the library logs: an operator action is logged
+	// at info, not at error.
+	cancelLogged := func(level string) string {
+		var logs strings.Builder
+		logOutput = &logs
+		defer func() { logOutput = os.Stderr }()
+		requireOK(t, callShutdown(5000))
+		requireOK(t, callInit(ptr(fmt.Sprintf(`{"database_url":%q,"log_level":%q}`, testDBURL, level))))
+		id := initializeTask(t, ns, fmt.Sprintf(`{"log":%q}`, level))
+		c := callJSON(exportTaskCancel, ptr(fmt.Sprintf(`{"task_id":%d,"reason":"log check"}`, id)), 0)
+		requireOK(t, c)
+		callHandleFree(c.handle)
+		return logs.String()
+	}
+	require.Contains(t, cancelLogged("info"), `msg="tasker engine: task cancelled"`)
+	require.Empty(t, cancelLogged("error"))
 }
 
 func TestVersionAndDiagnostics(t *testing.T) {

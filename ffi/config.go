@@ -2,11 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasker-systems/tasker-core-go/core/backoff"
 	"github.com/tasker-systems/tasker-core-go/core/engine"
@@ -43,6 +42,9 @@ const (
 	defaultConnectTimeout = 10 * time.Second
 	maxTimeout            = 24 * time.Hour
 )
+
+// logOutput is where the library logs (tests swap it).
+var logOutput io.Writer = os.Stderr
 
 var logLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
@@ -109,21 +111,13 @@ func (c *initConfig) backoff() *backoff.Config {
 
 func (c *initConfig) engineConfig() engine.Config {
 	return engine.Config{
-		DefaultLease:  time.Duration(c.DefaultLeaseMS) * time.Millisecond,
-		MaxClaimBatch: c.MaxClaimBatch,
-		Backoff:       c.backoff(),
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevels[c.LogLevel]})),
+		DefaultLease:   time.Duration(c.DefaultLeaseMS) * time.Millisecond,
+		MaxClaimBatch:  c.MaxClaimBatch,
+		Backoff:        c.backoff(),
+		Logger:         slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: logLevels[c.LogLevel]})),
+		PoolSize:       c.PoolSize,
+		ConnectTimeout: c.connectTimeout(),
 	}
-}
-
-func (c *initConfig) poolConfig() (*pgxpool.Config, error) {
-	pc, err := pgxpool.ParseConfig(c.DatabaseURL)
-	if err != nil {
-		return nil, tt.NewValidationError("init", "database_url", "cannot be parsed: %v", err)
-	}
-	pc.MaxConns = c.PoolSize
-	pc.ConnConfig.ConnectTimeout = c.connectTimeout()
-	return pc, nil
 }
 
 func (c *initConfig) connectTimeout() time.Duration {

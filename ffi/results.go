@@ -6,7 +6,6 @@ import (
 
 	"github.com/goccy/go-json"
 
-	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -49,7 +48,7 @@ type Stats struct {
 // kindName is the type name tasker_handle_kind reports for a handle's object.
 func kindName(v any) string {
 	switch v.(type) {
-	case *store.MigrateResult:
+	case *tt.MigrateResult:
 		return "MigrateResult"
 	case *tt.TemplateResult:
 		return "TemplateResult"
@@ -96,7 +95,7 @@ func int64Fields(v any) map[string]int64 {
 		return f.int64Fields()
 	}
 	switch r := v.(type) {
-	case *store.MigrateResult:
+	case *tt.MigrateResult:
 		return map[string]int64{"current_version": int64(r.CurrentVersion), "applied": int64(len(r.Applied))}
 	case *tt.TemplateResult:
 		return map[string]int64{"named_task_id": r.NamedTaskID, "step_count": int64(r.StepCount), "created": b2i(r.Created)}

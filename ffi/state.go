@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasker-systems/tasker-core-go/core/engine"
-	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -52,25 +51,10 @@ func start(cfg *initConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	pc, err := cfg.poolConfig()
+	ec := cfg.engineConfig()
+	eng, err := engine.Open(context.Background(), cfg.DatabaseURL, ec)
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.connectTimeout())
-	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return tt.NewValidationError("init", "database_url", "%v", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return store.InterpretError("init: connect", err)
-	}
-	ec := cfg.engineConfig()
-	eng, err := engine.New(pool, ec)
-	if err != nil {
-		pool.Close()
-		return tt.NewValidationError("init", "", "%v", err)
 	}
 	if cfg.GOMAXPROCS > 0 {
 		runtime.GOMAXPROCS(cfg.GOMAXPROCS)
@@ -78,7 +62,7 @@ func start(cfg *initConfig) error {
 	if cfg.MemoryLimitBytes > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimitBytes)
 	}
-	state = &engineState{engine: eng, pool: pool, defaultTimeout: cfg.defaultTimeout(), logger: ec.Logger,
+	state = &engineState{engine: eng, pool: eng.Pool(), defaultTimeout: cfg.defaultTimeout(), logger: ec.Logger,
 		dispatchers: map[*Dispatcher]struct{}{}}
 	return nil
 }
@@ -101,7 +85,7 @@ func stop(timeout time.Duration) error {
 	go func() {
 		defer close(done)
 		defer func() { _ = recover() }() // a panic here must not kill the host
-		s.pool.Close()
+		s.engine.Close()
 	}()
 	select {
 	case <-done:

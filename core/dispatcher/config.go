@@ -32,8 +32,8 @@ type Config struct {
 	// RescueInterval is how often the maintenance loop looks for expired
 	// leases (5s).
 	RescueInterval time.Duration
-	// Logger receives the dispatcher's warnings and errors (discarded when
-	// nil).
+	// Logger receives the dispatcher's warnings and errors (the engine's
+	// logger when nil).
 	Logger *slog.Logger
 }
 
@@ -78,9 +78,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 1000 {
 		return c, fmt.Errorf("max_batch must be within 1..1000, got %d", c.MaxBatch)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
 }

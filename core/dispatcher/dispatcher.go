@@ -91,6 +91,9 @@ func New(eng *engine.Engine, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, tt.NewValidationError("dispatcher", "", "%s", err.Error())
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = eng.Logger()
+	}
 	d := &Dispatcher{
 		cfg:          cfg,
 		eng:          eng,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -145,7 +146,35 @@ func (e *Engine) ReportBatch(ctx context.Context, reports []Report, handoff *Han
 		res, err = e.reportBatch(ctx, tx, reports, handoff)
 		return err
 	})
+	if err == nil {
+		e.logReports(ctx, reports, res)
+	}
 	return res, err
+}
+
+// logReports logs each recorded report: failed attempts at info (with the
+// error's class), the rest at debug.
+func (e *Engine) logReports(ctx context.Context, reports []Report, res *ReportBatchResult) {
+	log := e.cfg.Logger
+	debug := log.Enabled(ctx, slog.LevelDebug)
+	if !debug && !log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	for i, o := range res.Outcomes {
+		switch {
+		case o.Err != nil:
+			if debug {
+				log.Debug("tasker engine: report refused", "step_id", reports[i].StepID, "error", o.Err)
+			}
+		case reports[i].Kind == ReportFail:
+			log.Info("tasker engine: step attempt failed", "task_id", o.Result.TaskID, "step_id", o.Result.WorkflowStepID,
+				"step", o.Result.StepName, "attempts", o.Result.Attempts, "status", o.Result.Status,
+				"error_class", reports[i].Failure.Error.Class)
+		case debug:
+			log.Debug("tasker engine: step reported", "task_id", o.Result.TaskID, "step_id", o.Result.WorkflowStepID,
+				"step", o.Result.StepName, "attempts", o.Result.Attempts, "status", o.Result.Status)
+		}
+	}
 }
 
 func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, handoff *HandoffParams) (*ReportBatchResult, error) {
@@ -414,6 +443,9 @@ func (e *Engine) RescueExpiredLeases(ctx context.Context) (n int, leader bool, e
 	n, err = e.RecoverExpiredLeases(ctx)
 	if err != nil {
 		return n, true, err
+	}
+	if n > 0 {
+		e.cfg.Logger.Info("tasker engine: recovered expired leases (their workers stopped heartbeating)", "steps", n)
 	}
 	// The leader also keeps the planner's view of the steps table fresh.
 	stale, err := store.StepsNeedAnalyze(ctx, conn)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tasker-systems/tasker-core-go/core/backoff"
 	"github.com/tasker-systems/tasker-core-go/core/store"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 	"github.com/tasker-systems/tasker-core-go/core/template"
 )
 
@@ -27,7 +28,14 @@ type Config struct {
 	LeaseRecoveryBatch int
 	// Backoff is the retry schedule for failures without a requested wait.
 	Backoff *backoff.Config
-	Logger  *slog.Logger
+	// Logger receives the engine's and its dispatchers' logs (discarded
+	// when nil): migrations, lease rescues and operator actions at info,
+	// each flush of reports at debug.
+	Logger *slog.Logger
+	// PoolSize is Open's number of connections (10).
+	PoolSize int32
+	// ConnectTimeout bounds Open's connect and ping (10s).
+	ConnectTimeout time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -53,14 +61,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.PoolSize == 0 {
+		c.PoolSize = 10
+	}
+	if c.PoolSize < 1 || c.PoolSize > 1000 {
+		return c, fmt.Errorf("pool size must be within 1..1000, got %d", c.PoolSize)
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
 	return c, nil
 }
 
 // Engine runs workflows on one PostgreSQL database. It is safe for
 // concurrent use.
 type Engine struct {
-	cfg  Config
-	pool *pgxpool.Pool
+	cfg      Config
+	pool     *pgxpool.Pool
+	ownsPool bool
 
 	mu        sync.RWMutex
 	templates map[int64]*template.Template // by named_task_id; a version never changes shape
@@ -75,10 +93,60 @@ func New(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg, pool: pool, templates: map[int64]*template.Template{}}, nil
 }
 
+// Open connects to the database at url (a postgres:// URL or key=value
+// string) with a pool of cfg.PoolSize connections, pings it and returns an
+// Engine that owns the pool: Close closes it. A URL that does not parse is
+// a ValidationError; a server that does not answer a DatabaseError or
+// TimeoutError.
+func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, tt.NewValidationError("open", "", "%v", err)
+	}
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, tt.NewValidationError("open", "database_url", "cannot be parsed: %v", err)
+	}
+	pc.MaxConns = cfg.PoolSize
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, tt.NewValidationError("open", "database_url", "%v", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, store.InterpretError("open: connect", err)
+	}
+	cfg.Logger.Info("tasker engine: connected", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
+		"pool_size", cfg.PoolSize)
+	return &Engine{cfg: cfg, pool: pool, ownsPool: true, templates: map[int64]*template.Template{}}, nil
+}
+
+// Close closes the pool of an Engine made by Open; an Engine made by New
+// leaves its caller's pool open.
+func (e *Engine) Close() {
+	if e.ownsPool {
+		e.pool.Close()
+	}
+}
+
 // Pool returns the engine's connection pool.
 func (e *Engine) Pool() *pgxpool.Pool { return e.pool }
 
-// Migrate applies the embedded migrations; see store.Migrate.
-func (e *Engine) Migrate(ctx context.Context) (*store.MigrateResult, error) {
-	return store.Migrate(ctx, e.pool)
+// Logger returns the engine's logger (dispatchers log through it too).
+func (e *Engine) Logger() *slog.Logger { return e.cfg.Logger }
+
+// Migrate applies the embedded migrations not applied yet, each once even
+// when several processes migrate at once.
+func (e *Engine) Migrate(ctx context.Context) (*tt.MigrateResult, error) {
+	res, err := store.Migrate(ctx, e.pool)
+	if err != nil {
+		return nil, store.InterpretError("migrate", err)
+	}
+	for _, m := range res.Applied {
+		e.cfg.Logger.Info("tasker engine: migration applied", "version", m.Version, "name", m.Name)
+	}
+	return res, nil
 }

@@ -42,6 +42,7 @@ func (e *Engine) CancelTask(ctx context.Context, p *tt.CancelTaskParams) (*tt.Ta
 	if err != nil {
 		return nil, err
 	}
+	e.cfg.Logger.Info("tasker engine: task cancelled", "task_id", p.TaskID, "reason", p.Reason)
 	return e.TaskStatus(ctx, p.TaskID)
 }
 
@@ -74,6 +75,7 @@ func (e *Engine) RetryTask(ctx context.Context, p *tt.RetryTaskParams) (*tt.Task
 	if err != nil {
 		return nil, err
 	}
+	e.cfg.Logger.Info("tasker engine: task retried", "task_id", p.TaskID, "reason", p.Reason)
 	return e.TaskStatus(ctx, p.TaskID)
 }
 
@@ -126,6 +128,8 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 	if err != nil {
 		return nil, err
 	}
+	e.cfg.Logger.Info("tasker engine: step resolved manually", "task_id", res.TaskID, "step_id", res.WorkflowStepID,
+		"step", res.StepName, "task_status", res.TaskStatus, "reason", p.Reason)
 	return &res, nil
 }
 

@@ -11,16 +11,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
 //go:embed migration/*.sql
 var migrationFS embed.FS
 
-// Migration is one numbered schema change.
+// Migration is one numbered schema change and its SQL.
 type Migration struct {
-	Version int    `json:"version"`
-	Name    string `json:"name"`
-	up      string
+	tt.Migration
+	up string
 }
 
 // migrationLockKey is the advisory lock every migrating process takes, so two
@@ -48,27 +49,21 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: name, up: string(body)})
+		out = append(out, Migration{Migration: tt.Migration{Version: v, Name: name}, up: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
-// MigrateResult says what a migration run did.
-type MigrateResult struct {
-	Applied        []Migration `json:"applied"`
-	CurrentVersion int         `json:"current_version"`
-}
-
 // Migrate applies every migration not yet applied, in one transaction under a
 // transaction-scoped advisory lock: running it twice, or from several
 // processes at once, applies each migration exactly once.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) (*MigrateResult, error) {
+func Migrate(ctx context.Context, pool *pgxpool.Pool) (*tt.MigrateResult, error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	res := &MigrateResult{Applied: []Migration{}}
+	res := &tt.MigrateResult{Applied: []tt.Migration{}}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
 			return err
@@ -100,7 +95,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (*MigrateResult, error) {
 			if _, err := tx.Exec(ctx, "INSERT INTO tasker_schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 				return err
 			}
-			res.Applied = append(res.Applied, m)
+			res.Applied = append(res.Applied, m.Migration)
 			res.CurrentVersion = m.Version
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tasker-systems/tasker-core-go/core/store"
 	"github.com/tasker-systems/tasker-core-go/core/taskertest"
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
 func TestMigrateTwiceIsANoOp(t *testing.T) {
@@ -43,7 +44,7 @@ func TestMigrateConcurrentlyAppliesEachMigrationOnce(t *testing.T) {
 
 	const racers = 8
 	var wg sync.WaitGroup
-	results := make([]*store.MigrateResult, racers)
+	results := make([]*tt.MigrateResult, racers)
 	errs := make([]error, racers)
 	for i := range racers {
 		wg.Add(1)

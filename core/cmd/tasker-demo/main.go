@@ -36,11 +36,9 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasker-systems/tasker-core-go/core/dispatcher"
 	"github.com/tasker-systems/tasker-core-go/core/engine"
-	"github.com/tasker-systems/tasker-core-go/core/store"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -81,16 +79,11 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pool, err := connect(ctx, dbURL, int32(workers)+4)
+	eng, err := engine.Open(ctx, dbURL, engine.Config{DefaultLease: 30 * time.Second, PoolSize: int32(workers) + 4})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
-	defer pool.Close()
-
-	eng, err := engine.New(pool, engine.Config{DefaultLease: 30 * time.Second})
-	if err != nil {
-		return 0, err
-	}
+	defer eng.Close()
 	mig, err := eng.Migrate(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate %s: %w", redact(dbURL), err)
@@ -433,24 +426,7 @@ func ensureDatabase(ctx context.Context, serverURL, name string) (dbURL string, 
 	return u.String(), created, nil
 }
 
-func connect(ctx context.Context, dbURL string, maxConns int32) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(dbURL)
-	if err != nil {
-		return nil, err
-	}
-	cfg.MaxConns = maxConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to %s: %w", redact(dbURL), err)
-	}
-	return pool, nil
-}
-
-func describeMigration(m *store.MigrateResult) string {
+func describeMigration(m *tt.MigrateResult) string {
 	if len(m.Applied) == 0 {
 		return fmt.Sprintf("schema version %d, up to date", m.CurrentVersion)
 	}
