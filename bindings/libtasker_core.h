@@ -44,7 +44,8 @@ extern const char *_GoStringPtr(_GoString_ s);
   *   - a dispatcher (tasker_dispatcher_start) runs goroutines of its own that
   *     claim, heartbeat and record reports for one worker; callers' threads
   *     block in tasker_dispatcher_next and report with tasker_dispatcher_complete
-  *     or tasker_dispatcher_fail, and TASKER_ERR_SHUTDOWN tells them to exit;
+  *     or tasker_dispatcher_fail (tasker_dispatcher_complete_next also hands
+  *     back the next step), and TASKER_ERR_SHUTDOWN tells them to exit;
   *   - a process that loaded this library must not fork and then call it.
   */
  #include <stdint.h>
@@ -67,6 +68,36 @@ extern const char *_GoStringPtr(_GoString_ s);
  #define TASKER_ERR_INVALID_HANDLE     12
  #define TASKER_ERR_NOT_INITIALIZED    13
  #define TASKER_ERR_SHUTDOWN           14
+
+ /* tasker_dispatcher_complete_next writes its outcome into an int64_t array
+  * of TASKER_OUTCOME_LEN slots, indexed by these: */
+ #define TASKER_OUTCOME_LEN              7
+ #define TASKER_OUTCOME_WORKFLOW_STEP_ID 0
+ #define TASKER_OUTCOME_TASK_ID          1
+ #define TASKER_OUTCOME_STATUS           2 /* a TASKER_STEP_* */
+ #define TASKER_OUTCOME_ATTEMPTS         3
+ #define TASKER_OUTCOME_NEXT_RETRY_AT_MS 4 /* Unix ms; 0 = none */
+ #define TASKER_OUTCOME_TASK_STATUS      5 /* a TASKER_TASK_* */
+ #define TASKER_OUTCOME_NEXT             6 /* a TASKER_NEXT_* */
+
+ #define TASKER_STEP_PENDING             1
+ #define TASKER_STEP_IN_PROGRESS         2
+ #define TASKER_STEP_WAITING_FOR_RETRY   3
+ #define TASKER_STEP_COMPLETE            4
+ #define TASKER_STEP_ERROR               5
+ #define TASKER_STEP_CANCELLED           6
+ #define TASKER_STEP_RESOLVED_MANUALLY   7
+
+ #define TASKER_TASK_PENDING             1
+ #define TASKER_TASK_IN_PROGRESS         2
+ #define TASKER_TASK_COMPLETE            3
+ #define TASKER_TASK_ERROR               4
+ #define TASKER_TASK_CANCELLED           5
+ #define TASKER_TASK_RESOLVED_MANUALLY   6
+
+ #define TASKER_NEXT_NONE                0 /* not asked, or no step ready at once */
+ #define TASKER_NEXT_STEP                1 /* *next_out holds a ClaimedStep's JSON */
+ #define TASKER_NEXT_SHUTDOWN            2 /* quiet or stopped: as TASKER_ERR_SHUTDOWN from _next */
 
 #line 1 "cgo-generated-wrapper"
 
@@ -166,6 +197,7 @@ extern int tasker_dispatcher_start(char* config_json, int64_t timeout_ms, uint64
 extern int tasker_dispatcher_next(uint64_t h, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_dispatcher_complete(uint64_t h, char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_dispatcher_fail(uint64_t h, char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_dispatcher_complete_next(uint64_t h, char* json, int64_t timeout_ms, int64_t* outcome_out, char** next_out, int64_t* next_len_out, char** err_out);
 extern int tasker_dispatcher_quiet(uint64_t h, char** err_out);
 extern int tasker_dispatcher_stop(uint64_t h, int64_t timeout_ms, char** err_out);
 extern int tasker_dispatcher_stats(uint64_t h, uint64_t* out, char** err_out);

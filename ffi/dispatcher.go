@@ -1,7 +1,11 @@
 package main
 
+// #include <stdint.h>
+import "C"
+
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -194,4 +198,53 @@ func (s *engineState) stopDispatchers(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+}
+
+// doneCtx is an already-cancelled context: Next with it takes only a step
+// ready at once.
+var doneCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// takeReady hands out the step ready for an executor at once (typically the
+// one the flush that recorded its report claimed for it), without waiting:
+// its JSON and nextStateStep, or nil and nextStateNone (none ready) or
+// nextStateShutdown (the dispatcher is quiet or stopped).
+func (h *Dispatcher) takeReady() ([]byte, C.int64_t, error) {
+	s, err := h.d.Next(doneCtx)
+	switch {
+	case errors.Is(err, dispatcher.ErrStopped):
+		return nil, nextStateShutdown, nil
+	case err != nil && !errors.Is(err, context.Canceled):
+		return nil, nextStateNone, err
+	case s == nil:
+		return nil, nextStateNone, nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, nextStateNone, fmt.Errorf("encoding the claimed step %d: %w", s.WorkflowStepID, err)
+	}
+	return b, nextStateStep, nil
+}
+
+// outcomeOf is a StepResult as tasker_dispatcher_complete_next's int64
+// slots (TASKER_OUTCOME_*; the step's name is the caller's own).
+func outcomeOf(r *tt.StepResult) ([outcomeLen]C.int64_t, error) {
+	var o [outcomeLen]C.int64_t
+	status, ok := stepStateCodes[r.Status]
+	task, okTask := taskStateCodes[r.TaskStatus]
+	if !ok || !okTask {
+		return o, fmt.Errorf("step %d: no outcome code for step status %q or task status %q", r.WorkflowStepID, r.Status, r.TaskStatus)
+	}
+	o[outcomeWorkflowStepID] = C.int64_t(r.WorkflowStepID)
+	o[outcomeTaskID] = C.int64_t(r.TaskID)
+	o[outcomeStatus] = C.int64_t(status)
+	o[outcomeAttempts] = C.int64_t(r.Attempts)
+	if r.NextRetryAt != nil {
+		o[outcomeNextRetryAtMS] = C.int64_t(r.NextRetryAt.UnixMilli())
+	}
+	o[outcomeTaskStatus] = C.int64_t(task)
+	return o, nil
 }

@@ -285,3 +285,142 @@ func FuzzDecodeDispatcherConfig(f *testing.F) {
 	fuzzDecoder(f, decodeDispatcherConfig,
 		`{"worker_id":"w","namespaces":["a"],"lease_ms":30000,"default_step_timeout_ms":1000,"fetch_cooldown_ms":2,"fetch_poll_interval_ms":50,"max_batch":10,"rescue_interval_ms":100}`)
 }
+
+// Every step and task state has an outcome code, and the codes are distinct.
+func TestOutcomeCodes(t *testing.T) {
+	seen := map[int64]bool{}
+	for _, s := range tt.StepStates() {
+		c, ok := stepStateCodes[s]
+		require.True(t, ok, "no code for step state %q", s)
+		require.False(t, seen[c], "step code %d twice", c)
+		seen[c] = true
+	}
+	seen = map[int64]bool{}
+	for _, s := range tt.TaskStates() {
+		c, ok := taskStateCodes[s]
+		require.True(t, ok, "no code for task state %q", s)
+		require.False(t, seen[c], "task code %d twice", c)
+		seen[c] = true
+	}
+	_, err := outcomeOf(&tt.StepResult{WorkflowStepID: 7, Status: "surprise", TaskStatus: tt.TaskComplete})
+	require.ErrorContains(t, err, `step 7: no outcome code for step status "surprise"`)
+}
+
+// tasker_dispatcher_complete_next runs a diamond from one executor: each
+// completion's outcome comes back in the int64 slots and the next step the
+// flush claimed for the executor comes back with it, until the task is done.
+func TestDispatcherCompleteNext(t *testing.T) {
+	checkHandles(t)
+	ns := registerDiamond(t)
+	task := initializeTask(t, ns, `{"next":1}`)
+	h := startDispatcher(t, ns, "")
+
+	s := nextStep(t, h, 5000)
+	require.NotNil(t, s)
+	require.Equal(t, "a", s.StepName)
+	var order []string
+	taken := 0
+	for s != nil {
+		order = append(order, s.StepName)
+		c := callDispatcherCompleteNext(h, completeJSON(s, fmt.Sprintf(`{"step":%q}`, s.StepName)), 5000, false, true)
+		requireOK(t, c.abiCall)
+		o := c.outcome
+		require.Equal(t, s.WorkflowStepID, o[outcomeWorkflowStepID])
+		require.Equal(t, task, o[outcomeTaskID])
+		require.EqualValues(t, stepStateCodes[tt.StepComplete], o[outcomeStatus])
+		require.EqualValues(t, 1, o[outcomeAttempts])
+		require.Zero(t, o[outcomeNextRetryAtMS])
+		switch o[outcomeNext] {
+		case nextStateStep:
+			require.False(t, c.nextNULL)
+			require.EqualValues(t, len(c.next), c.nextLen)
+			var n tt.ClaimedStep
+			require.NoError(t, jsonUnmarshal(c.next, &n), c.next)
+			require.Positive(t, n.TimeoutSeconds, "handed out: the attempt has started")
+			require.Equal(t, 1, n.Attempts)
+			require.Equal(t, task, n.TaskID)
+			s = &n
+			taken++
+		case nextStateNone:
+			require.True(t, c.nextNULL)
+			require.Zero(t, c.nextLen)
+			s = nextStep(t, h, 2000) // b and c are claimed together after a: one may go to the next call
+		default:
+			t.Fatalf("next state %d", o[outcomeNext])
+		}
+		if s == nil {
+			require.EqualValues(t, taskStateCodes[tt.TaskComplete], o[outcomeTaskStatus], "the last completion finished the task")
+		} else {
+			require.EqualValues(t, taskStateCodes[tt.TaskInProgress], o[outcomeTaskStatus])
+		}
+	}
+	require.Len(t, order, 4)
+	require.Equal(t, "a", order[0])
+	require.Equal(t, "d", order[3])
+	require.Positive(t, taken, "the flush claims the children for the executor that reported")
+	st := callID(exportTaskStatus, task, 0)
+	requireOK(t, st)
+	var status tt.TaskStatus
+	handleJSON(t, st.handle, &status)
+	require.Equal(t, tt.TaskComplete, status.Status)
+	for _, step := range status.Steps {
+		require.JSONEq(t, fmt.Sprintf(`{"step":%q}`, step.Name), string(step.Results))
+	}
+	stopAndFree(t, h)
+}
+
+// With next_out NULL the call only completes; after quiet it completes and
+// says shutdown; a refused report writes nothing and hands out nothing.
+func TestDispatcherCompleteNextEdges(t *testing.T) {
+	checkHandles(t)
+	ns := registerDiamond(t)
+	task := initializeTask(t, ns, `{"edges":1}`)
+	h := startDispatcher(t, ns, "")
+
+	a := nextStep(t, h, 5000)
+	require.NotNil(t, a)
+	c := callDispatcherCompleteNext(h, completeJSON(a, `{}`), 5000, false, false)
+	requireOK(t, c.abiCall)
+	require.Equal(t, a.WorkflowStepID, c.outcome[outcomeWorkflowStepID])
+	require.EqualValues(t, nextStateNone, c.outcome[outcomeNext], "not asked")
+	b := nextStep(t, h, 5000) // the children wait for a Next instead
+	require.NotNil(t, b)
+
+	// The same report again is stale: rc, and the outcome zeroed, no step.
+	stale := callDispatcherCompleteNext(h, completeJSON(a, `{}`), 5000, false, true)
+	requireErr(t, stale.abiCall, rcStaleClaim, "stale_claim", "")
+	require.Equal(t, [outcomeLen]int64{}, stale.outcome)
+	require.True(t, stale.nextNULL)
+	require.Zero(t, stale.nextLen)
+
+	requireOK(t, callDispatcherQuiet(h))
+	q := callDispatcherCompleteNext(h, completeJSON(b, `{}`), 5000, false, true)
+	requireOK(t, q.abiCall)
+	require.EqualValues(t, stepStateCodes[tt.StepComplete], q.outcome[outcomeStatus])
+	require.EqualValues(t, nextStateShutdown, q.outcome[outcomeNext])
+	require.True(t, q.nextNULL)
+	bStatus, _ := stepStatus(t, b.WorkflowStepID)
+	require.Equal(t, "complete", bStatus, "recorded although the dispatcher is quiet")
+	require.NotZero(t, task)
+	stopAndFree(t, h)
+
+	// Bad input: every refusal is a typed error with nothing written.
+	requireErr(t, callDispatcherCompleteNext(1, ptr(`{}`), 0, false, true).abiCall, rcInvalidHandle, "invalid_handle", "not live")
+	st := callStats()
+	requireOK(t, st)
+	requireErr(t, callDispatcherCompleteNext(st.handle, ptr(`{}`), 0, false, true).abiCall, rcABI, "abi", "is a Stats, not a Dispatcher")
+	requireOK(t, callHandleFree(st.handle))
+	h = startDispatcher(t, ns, "")
+	e := requireErr(t, callDispatcherCompleteNext(h, ptr(`{}`), 0, true, true).abiCall, rcABI, "abi", "outcome_out must not be NULL")
+	require.Equal(t, "outcome_out", e.Details["argument"])
+	requireErr(t, callDispatcherCompleteNext(h, nil, 0, false, true).abiCall, rcABI, "abi", "json must not be NULL")
+	requireErr(t, callDispatcherCompleteNext(h, ptr(`{"step_id":1,"claim_token":"x","results":{},"extra":1}`), 0, false, true).abiCall,
+		rcValidation, "validation", `unknown field "extra"`)
+	requireErr(t, callDispatcherCompleteNext(h, ptr(`{"step_id":1,"claim_token":"x","results":{}}`), -1, false, true).abiCall,
+		rcValidation, "validation", "timeout_ms: must be within 0..")
+	bad := callDispatcherCompleteNext(h, ptr(`{"step_id":0,"claim_token":"x","results":{}}`), 0, false, true)
+	requireErr(t, bad.abiCall, rcValidation, "validation", "")
+	require.Equal(t, [outcomeLen]int64{}, bad.outcome)
+	require.True(t, bad.nextNULL)
+	stopAndFree(t, h)
+}

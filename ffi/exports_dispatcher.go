@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"unsafe"
 )
 
 // The dispatcher exports: one worker's producer, completer, heartbeat and
@@ -64,6 +65,60 @@ func tasker_dispatcher_fail(h C.uint64_t, json *C.char, timeout_ms C.int64_t, ou
 	defer cancel()
 	res, err := d.d.Fail(ctx, p)
 	return finish(out, err_out, res, err)
+}
+
+// tasker_dispatcher_complete_next is tasker_dispatcher_complete for an
+// executor that goes on to its next step: the outcome comes back as fixed
+// int64 slots instead of a StepResult handle, and the step the flush claimed
+// for this executor (if one is ready at once) comes back as ClaimedStep JSON
+// in *next_out (NULL next_out: none is taken). It never waits for a step.
+//
+//export tasker_dispatcher_complete_next
+func tasker_dispatcher_complete_next(h C.uint64_t, json *C.char, timeout_ms C.int64_t, outcome_out *C.int64_t,
+	next_out **C.char, next_len_out *C.int64_t, err_out **C.char) (rc C.int) {
+	defer guard(&rc, err_out)
+	if next_out != nil {
+		*next_out = nil
+	}
+	if next_len_out != nil {
+		*next_len_out = 0
+	}
+	var outcome *[outcomeLen]C.int64_t
+	if outcome_out != nil {
+		outcome = (*[outcomeLen]C.int64_t)(unsafe.Pointer(outcome_out))
+		*outcome = [outcomeLen]C.int64_t{}
+	}
+	d, ctx, cancel, p, err := prepareDispatcherCall(h, json, timeout_ms, "outcome_out", outcome != nil, err_out, decodeCompleteParams)
+	if err != nil {
+		return fail(err_out, err)
+	}
+	defer cancel()
+	res, err := d.d.Complete(ctx, p)
+	if err == nil && res == nil {
+		err = errors.New("the dispatcher returned neither a result nor an error")
+	}
+	if err != nil {
+		return fail(err_out, err)
+	}
+	o, err := outcomeOf(res)
+	if err != nil {
+		return fail(err_out, err) // before a step is taken: nothing is left handed out
+	}
+	if next_out != nil {
+		b, state, err := d.takeReady()
+		if err != nil {
+			return fail(err_out, err)
+		}
+		o[outcomeNext] = state
+		if b != nil {
+			*next_out = cBytes(b)
+			if next_len_out != nil {
+				*next_len_out = C.int64_t(len(b))
+			}
+		}
+	}
+	*outcome = o
+	return rcOK
 }
 
 //export tasker_dispatcher_quiet
@@ -132,16 +187,23 @@ func prepareDispatcher(h C.uint64_t, timeoutMs C.int64_t, out *C.uint64_t, errOu
 // no JSON).
 func prepareDispatcherJSON[P any](h C.uint64_t, in *C.char, timeoutMs C.int64_t, out *C.uint64_t, errOut **C.char,
 	decode func([]byte) (P, error)) (*Dispatcher, context.Context, context.CancelFunc, P, error) {
-	var p P
-	d, err := lookupDispatcher(h, errOut)
 	if out != nil {
 		*out = 0
 	}
+	return prepareDispatcherCall(h, in, timeoutMs, "out", out != nil, errOut, decode)
+}
+
+// prepareDispatcherCall is prepareDispatcherJSON with the required
+// out-pointer named (outName) and checked (outOK) by the caller.
+func prepareDispatcherCall[P any](h C.uint64_t, in *C.char, timeoutMs C.int64_t, outName string, outOK bool, errOut **C.char,
+	decode func([]byte) (P, error)) (*Dispatcher, context.Context, context.CancelFunc, P, error) {
+	var p P
+	d, err := lookupDispatcher(h, errOut)
 	switch {
 	case err != nil:
 		return nil, nil, nil, p, err
-	case out == nil:
-		return nil, nil, nil, p, nullArg("out")
+	case !outOK:
+		return nil, nil, nil, p, nullArg(outName)
 	}
 	if decode != nil {
 		b, err := goBytes(in, "json")

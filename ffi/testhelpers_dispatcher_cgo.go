@@ -3,7 +3,10 @@ package main
 // Helpers for the dispatcher exports' tests (see testhelpers_cgo.go).
 
 // #include <stdint.h>
+// #include <stdlib.h>
 import "C"
+
+import "unsafe"
 
 // The dispatcher exports.
 
@@ -61,4 +64,54 @@ func callDispatcherStats(h uint64, nullOut bool) abiCall {
 	var e *C.char
 	rc := tasker_dispatcher_stats(C.uint64_t(h), outp, &e)
 	return abiCall{rc: int(rc), handle: uint64(out), errJSON: takeString(e)}
+}
+
+// completeNextCall is what a test sees of tasker_dispatcher_complete_next.
+type completeNextCall struct {
+	abiCall
+	outcome  [outcomeLen]int64
+	next     string // the ClaimedStep JSON, "" when none
+	nextLen  int64
+	nextNULL bool // *next_out was left NULL
+}
+
+// callDispatcherCompleteNext calls tasker_dispatcher_complete_next; in ==
+// nil passes NULL json, nullOutcome a NULL outcome_out, takeNext false a
+// NULL next_out (and next_len_out). The outcome array is filled with -1
+// first, to see what the call writes.
+func callDispatcherCompleteNext(h uint64, in *string, timeoutMs int64, nullOutcome, takeNext bool) completeNextCall {
+	p, free := cstr(in)
+	defer free()
+	var o [outcomeLen]C.int64_t
+	for i := range o {
+		o[i] = -1
+	}
+	op := &o[0]
+	if nullOutcome {
+		op = nil
+	}
+	sentinel := C.CString("sentinel") // *next_out must be overwritten (NULL or the step)
+	defer C.free(unsafe.Pointer(sentinel))
+	next := sentinel
+	nextLen := C.int64_t(-1)
+	np, lp := &next, &nextLen
+	if !takeNext {
+		np, lp = nil, nil
+	}
+	var e *C.char
+	rc := tasker_dispatcher_complete_next(C.uint64_t(h), p, C.int64_t(timeoutMs), op, np, lp, &e)
+	c := completeNextCall{abiCall: abiCall{rc: int(rc), errJSON: takeString(e)}, nextLen: int64(nextLen)}
+	for i := range o {
+		c.outcome[i] = int64(o[i])
+	}
+	if takeNext {
+		c.nextNULL = next == nil
+		switch {
+		case next == sentinel:
+			c.next = "<untouched>"
+		case next != nil:
+			c.next = takeString(next)
+		}
+	}
+	return c
 }
