@@ -7,8 +7,8 @@ module TaskerCore
   # attempt that passes its timeout_seconds, and records every processor's
   # reports together. Ruby only asks: nothing here runs a thread.
   #
-  # #start, #next_step, #complete, #fail and #stop block with the GVL
-  # released; #quiet and #stats return at once. Errors are TaskerCore::Error
+  # #start, #next_step, #complete, #complete_next, #fail and #stop block
+  # with the GVL released; #quiet and #stats return at once. Errors are TaskerCore::Error
   # subclasses.
   class Dispatcher
     In = Types::FFIInputs
@@ -52,13 +52,32 @@ module TaskerCore
       report(:complete_step, :tasker_dispatcher_complete, In::StepCompletion, params, timeout_ms)
     end
 
-    # StepRunner's own path for #complete: step_id and claim_token are a
-    # ClaimedStep's (the library's values) and results already passed
-    # JSONEncoder.check!, so nothing user-given goes unchecked and dry-types
-    # is not run again. Returns the StepResult Hash, deep-frozen.
-    def complete_checked(step_id, claim_token, results, timeout_ms: TaskerCore.config.call_timeout_ms)
-      json = JSON.generate({ step_id: step_id, claim_token: claim_token, results: results }, allow_nan: false, max_nesting: false)
-      Native.call(:tasker_dispatcher_complete, @handle.id, json, timeout_ms, freeze: true)
+    # A processor's slot for #complete_next, reused: step is the next step
+    # to run (a ClaimedStep whose attempt has started) or nil; closed is set
+    # by the processor when it takes no more steps and by #complete_next
+    # when the dispatcher is quiet or stopped (as ShutdownError from
+    # #next_step). A closed handoff receives no step.
+    Handoff = Struct.new(:step, :closed)
+
+    # StepRunner's own path for #complete (tasker_dispatcher_complete_next):
+    # claimed is the ClaimedStep (its id and claim_token are the library's
+    # values) and results already passed JSONEncoder.check!, so nothing
+    # user-given goes unchecked and dry-types is not run again. Returns the
+    # Types::FFIOutputs::StepHandleResult once durable (results
+    # deep-frozen). With a handoff not closed, the same call takes the step
+    # the library has ready for this processor at once (it never waits for
+    # one) and leaves it in handoff.step. Raises as #complete.
+    def complete_next(claimed, results, handoff = nil, timeout_ms: TaskerCore.config.call_timeout_ms)
+      json = JSON.generate({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results },
+                           allow_nan: false, max_nesting: false)
+      take = !handoff.nil? && !handoff.closed
+      slots = Native.complete_next(@handle.id, json, timeout_ms, take)
+      if take
+        step = slots[Native::OUTCOME_LEN]
+        handoff.step = step && Out::ClaimedStep.from_h(JSON.parse(step, max_nesting: false, freeze: true), frozen: true)
+        handoff.closed = true if slots[Native::OUTCOME[:next]] == Native::NEXT_SHUTDOWN
+      end
+      step_result(slots, claimed.step_name, Out.deep_freeze(results))
     end
 
     # Reports a failed attempt; see #complete. The same params as Engine.fail.
@@ -103,6 +122,18 @@ module TaskerCore
     def report(operation, function, type, params, timeout_ms)
       params = In.validate!(operation, type, params)
       Native.call(function, @handle.id, JSONEncoder.encode!(params, what: operation.to_s), timeout_ms)
+    end
+
+    # The StepHandleResult of an outcome's slots, as StepHandleResult.from_step_result
+    # builds it from the StepResult JSON.
+    def step_result(slots, step_name, results)
+      retry_at = slots[Native::OUTCOME[:next_retry_at_ms]]
+      Out::StepHandleResult.new(
+        step_id: slots[Native::OUTCOME[:workflow_step_id]], task_id: slots[Native::OUTCOME[:task_id]], step_name: step_name,
+        status: Native::STEP_STATUSES.fetch(slots[Native::OUTCOME[:status]]), attempts: slots[Native::OUTCOME[:attempts]],
+        next_retry_at: retry_at.zero? ? nil : Time.at(retry_at, :millisecond).utc.iso8601(3).freeze,
+        task_status: Native::TASK_STATUSES.fetch(slots[Native::OUTCOME[:task_status]]), results: results, error: nil
+      ).freeze
     end
 
     def simple(function, *args)

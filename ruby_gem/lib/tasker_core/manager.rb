@@ -67,18 +67,19 @@ module TaskerCore
     end
 
     # Called from a processor's thread as it exits: error is nil for a
-    # normal exit. A processor that died is logged with its step, the step
-    # is failed with the error (a stale claim is fine), and a replacement
+    # normal exit. A processor that died is logged with its step, the steps
+    # it held are failed with the error (a stale claim is fine), and a replacement
     # starts unless stopping or fatal.
     def processor_exited(processor, error)
       @lock.synchronize { @processors.delete(processor) }
       return unless error
 
-      step = processor.job
+      steps = processor.held_steps
+      step = steps.first
       @logger.error("tasker_core: #{processor.name} died: #{error.class}: #{error.message} " \
                     "#{{ context: 'processor died', worker_id: @dispatcher.worker_id, step_id: step&.workflow_step_id,
                          step_name: step&.step_name, backtrace: Array(error.backtrace).first(5) }.inspect}")
-      fail_step(step, error) if step
+      steps.each { |s| fail_step(s, error) }
       replace(processor, fatal_reason(error))
     rescue Exception => e # rubocop:disable Lint/RescueException
       @on_fatal.call(e) # the supervisor itself broke: nothing is left to replace processors

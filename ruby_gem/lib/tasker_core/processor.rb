@@ -32,6 +32,7 @@ module TaskerCore
       @abandoned = false
       @phase = :idle
       @job = nil
+      @handoff = Dispatcher::Handoff.new
     end
 
     def name = "tasker_core.worker.#{@index}"
@@ -44,13 +45,20 @@ module TaskerCore
       self
     end
 
-    # Stops taking steps after the current one. Never blocks.
+    # Stops taking steps after the current one (and the one already handed
+    # over with its report, if any). Never blocks.
     def terminate
+      @handoff.closed = true
       @done = true
     end
 
     # The step being run (a ClaimedStep) or nil.
     def job = @lock.synchronize { @job }
+
+    # The steps this processor holds: the one being run and the next one,
+    # handed to it with its last report and not started yet. Their
+    # attempts have started, so a processor that dies has them failed.
+    def held_steps = [job, @handoff.step].compact.uniq
 
     # Raises error_class into the thread if, and only if, its handler is
     # running; returns true when it did (the Watchdog, a hard shutdown).
@@ -74,6 +82,7 @@ module TaskerCore
     # "tasker_core.worker.<n>.abandoned" and its exit is no longer reported.
     def abandon!
       @lock.synchronize { @abandoned = true }
+      @handoff.closed = true
       @done = true
       @thread.name = "#{name}.abandoned"
     end
@@ -85,7 +94,7 @@ module TaskerCore
     private
 
     def run
-      Thread.handle_interrupt(Exception => :never) { process_one until @done }
+      Thread.handle_interrupt(Exception => :never) { process_one until @done && @handoff.step.nil? }
       finish(nil)
     rescue Shutdown
       finish(nil)
@@ -96,7 +105,7 @@ module TaskerCore
     def finish(error) = (@on_exit&.call(self, error) unless abandoned?)
 
     def process_one
-      claimed = fetch or return
+      claimed = take_handoff || fetch or return
       @lock.synchronize do
         @job = claimed
         @deadline = claimed.timeout_seconds.to_i.positive? ? monotonic + claimed.timeout_seconds : nil
@@ -106,7 +115,20 @@ module TaskerCore
       @lock.synchronize { @job = @deadline = @interrupted_at = nil }
     end
 
+    # The step handed over with the last report, if any (run even after
+    # #terminate: its attempt has started). A closed handoff (terminated,
+    # or the dispatcher said it is quiet) ends the loop, as ShutdownError
+    # from #fetch does.
+    def take_handoff
+      step = @handoff.step
+      @handoff.step = nil
+      @done = true if @handoff.closed
+      step
+    end
+
     def fetch
+      return nil if @done
+
       @dispatcher.next_step(NEXT_TIMEOUT_MS)
     rescue ShutdownError
       @done = true
@@ -117,7 +139,7 @@ module TaskerCore
     # the processor goes on; a fatal error ends the thread (with the step
     # kept in #job, so the Manager fails it).
     def run_step(claimed)
-      @runner.run(claimed) { |handler| handler_window(handler) }
+      @runner.run(claimed, @handoff) { |handler| handler_window(handler) }
     rescue StaleClaimError => e
       @logger.warn("tasker_core: result of step #{claimed.workflow_step_id} (#{claimed.step_name}) dropped: #{e.message} " \
                    "#{{ context: 'stale report', processor: name, task_id: claimed.task_id }.inspect}")
@@ -145,6 +167,7 @@ module TaskerCore
 
       Thread.handle_interrupt(Exception => :immediate) { Thread.pass }
     rescue Shutdown
+      @handoff.closed = true
       @done = true
     rescue Exception => e # rubocop:disable Lint/RescueException
       @logger.info("tasker_core: #{name} took #{e.class} after its handler had returned; reporting the step as it ended")

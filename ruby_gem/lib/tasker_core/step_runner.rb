@@ -24,7 +24,7 @@ module TaskerCore
     def initialize(manager: OrchestrationManager.instance, reporter: Engine)
       @manager = manager
       @reporter = reporter
-      @checked = reporter.respond_to?(:complete_checked)
+      @checked = reporter.respond_to?(:complete_next)
     end
 
     # Blocks on the handler and on the report. Returns a StepHandleResult.
@@ -34,7 +34,10 @@ module TaskerCore
     # block given wraps the handler call: it is yielded a callable that runs
     # the handler (Processor opens its interrupt window there). Raises
     # StaleClaimError when the claim was lost (timed out, lease expired).
-    def run(claimed)
+    # A Dispatcher::Handoff given (with a Dispatcher as reporter) receives
+    # the next step the library has ready for this processor, taken in the
+    # same call that records a completion (see Dispatcher#complete_next).
+    def run(claimed, handoff = nil)
       payload = { task_id: claimed.task_id, step_id: claimed.workflow_step_id, step_name: claimed.step_name,
                   attempts: claimed.attempts }
       Events.publish("step.before_handle", payload)
@@ -47,7 +50,7 @@ module TaskerCore
         return report_failure(claimed, e, payload)
       end
       begin
-        report_success(claimed, results, payload)
+        report_success(claimed, results, payload, handoff)
       rescue ValidationError => e # e.g. results larger than the library accepts
         report_failure(claimed, e, payload)
       end
@@ -67,10 +70,9 @@ module TaskerCore
       handler.process_step_with_handler(task, sequence, step)
     end
 
-    def report_success(claimed, results, payload)
+    def report_success(claimed, results, payload, handoff)
       out = if @checked # results passed JSONEncoder.check! in #run; the ids are the library's
-              json = @reporter.complete_checked(claimed.workflow_step_id, claimed.claim_token, results)
-              Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results), frozen: true)
+              @reporter.complete_next(claimed, results, handoff)
             else
               json = @reporter.complete({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results })
               Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))

@@ -2,6 +2,19 @@
 
 module TaskerCore
   module Native
+    # tasker_dispatcher_complete_next's outcome (bindings/libtasker_core.h):
+    # the TASKER_OUTCOME_* slot indexes, and the TASKER_STEP_* /
+    # TASKER_TASK_* codes as the status strings they stand for.
+    OUTCOME_LEN = 7
+    OUTCOME = { workflow_step_id: 0, task_id: 1, status: 2, attempts: 3, next_retry_at_ms: 4, task_status: 5,
+                next: 6 }.freeze
+    STEP_STATUSES = [nil, "pending", "in_progress", "waiting_for_retry", "complete", "error", "cancelled",
+                     "resolved_manually"].freeze
+    TASK_STATUSES = [nil, "pending", "in_progress", "complete", "error", "cancelled", "resolved_manually"].freeze
+    NEXT_NONE = 0
+    NEXT_STEP = 1
+    NEXT_SHUTDOWN = 2
+
     # The one path from a status code and error JSON to a TaskerCore::Error
     # (#check!), and the reading and freeing of what the library returns:
     # handles (read as JSON or as a hot scalar) and malloc'd strings.
@@ -38,6 +51,21 @@ module TaskerCore
         JSON.parse(text, max_nesting: false, freeze: freeze)
       end
 
+      # tasker_dispatcher_complete_next (bindings/ABI.md): records a
+      # completion (blocks, GVL released) and, when take_next, takes the
+      # step ready for this executor at once. Returns the TASKER_OUTCOME_*
+      # slots (OUTCOME_LEN Integers) followed by that step's JSON (nil when
+      # none was handed out).
+      def complete_next(dispatcher, json, timeout_ms, take_next)
+        ensure_ready!
+        with_scratch do |out, len, err, outcome|
+          rc = tasker_dispatcher_complete_next(dispatcher, json, timeout_ms, outcome, take_next ? out : nil, take_next ? len : nil, err)
+          check!(rc, err, :tasker_dispatcher_complete_next)
+          slots = outcome.get_array_of_int64(0, OUTCOME_LEN)
+          slots << (take_next ? take_string(out.read_pointer, len.read_int64) : nil)
+        end
+      end
+
       def handle_int64(handle, field)
         out = FFI::MemoryPointer.new(:int64)
         err = FFI::MemoryPointer.new(:pointer)
@@ -63,16 +91,18 @@ module TaskerCore
 
       SCRATCH = :__tasker_core_native_scratch
 
-      # Yields this fiber's three 8-byte out-parameters (out, len, err), the
-      # err slot zeroed, instead of allocating them per call; a nested call
-      # (a trap handler) finds none checked in and allocates its own.
+      # Yields this fiber's out-parameters (out, len, err: 8 bytes each;
+      # outcome: OUTCOME_LEN int64 slots), out and err zeroed, instead of
+      # allocating them per call; a nested call (a trap handler) finds none
+      # checked in and allocates its own.
       def with_scratch
         scratch = Thread.current[SCRATCH]
         if scratch
           Thread.current[SCRATCH] = nil
         else
-          scratch = Array.new(3) { FFI::MemoryPointer.new(:int64) }.freeze
+          scratch = [*Array.new(3) { FFI::MemoryPointer.new(:int64) }, FFI::MemoryPointer.new(:int64, OUTCOME_LEN)].freeze
         end
+        scratch[0].put_pointer(0, nil)
         scratch[2].put_pointer(0, nil)
         yield(*scratch)
       ensure

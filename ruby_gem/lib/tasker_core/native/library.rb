@@ -14,6 +14,7 @@ module TaskerCore
       tasker_dispatcher_start: %i[string int64 pointer pointer],
       tasker_dispatcher_next: %i[uint64 int64 pointer pointer],
       tasker_dispatcher_complete: %i[uint64 string int64 pointer pointer],
+      tasker_dispatcher_complete_next: %i[uint64 string int64 pointer pointer pointer pointer],
       tasker_dispatcher_fail: %i[uint64 string int64 pointer pointer],
       tasker_dispatcher_stop: %i[uint64 int64 pointer]
     }.freeze
