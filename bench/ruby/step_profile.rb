@@ -9,7 +9,10 @@
 #
 # A scratch database tasker_prof_<pid> is created and dropped. The last row,
 # "StepRunner#run (whole)", is the gem's own path (handler + events + report)
-# minus the next call, for the same steps.
+# minus the next call, for the same steps. With the gem's complete_next the
+# report hands the next step back, so the "next:" rows only count the steps
+# that did not come that way. TASKER_PROF_LIB (and TASKER_CORE_LIB) point it
+# at another checkout's gem (and library) to compare with the previous paths.
 
 $LOAD_PATH.unshift ENV.fetch("TASKER_PROF_LIB", File.expand_path("../../ruby_gem/lib", __dir__))
 require "tasker_core"
@@ -68,20 +71,31 @@ module StepProfile
     native = TaskerCore::Native
     inn = TaskerCore::Types::FFIInputs
     out = TaskerCore::Types::FFIOutputs
-    new = disp.respond_to?(:complete_checked) # the optimized gem (else its previous path)
+    # The gem's path: complete_next (the report hands the next step back),
+    # else complete_checked (the previous gem), else dry-types (the one before).
+    fused = disp.respond_to?(:complete_next)
+    new = fused || disp.respond_to?(:complete_checked)
+    handoff = TaskerCore::Dispatcher::Handoff.new if fused
+    handed = 0
     [:pieces, :whole].each do |mode|
       stats = {}
       GC.start
       allocated = GC.stat(:total_allocated_objects)
       n.times do
-        id = time(stats, "next: tasker_dispatcher_next (FFI)") { native.call_handle(:tasker_dispatcher_next, disp.instance_variable_get(:@handle).id, 1000) }
-        raise "no step" if id.zero?
+        claimed = handoff&.step
+        if claimed
+          handoff.step = nil
+          handed += 1
+        else
+          id = time(stats, "next: tasker_dispatcher_next (FFI)") { native.call_handle(:tasker_dispatcher_next, disp.instance_variable_get(:@handle).id, 1000) }
+          raise "no step" if id.zero?
 
-        h = time(stats, "next: handle_json (read + JSON.parse)") { native.handle_json(id, **(new ? { freeze: true } : {})) }
-        time(stats, "next: handle_free") { native.handle_free(id) }
-        claimed = time(stats, "next: ClaimedStep.from_h") { new ? out::ClaimedStep.from_h(h, frozen: true) : out::ClaimedStep.from_h(h) }
+          h = time(stats, "next: handle_json (read + JSON.parse)") { native.handle_json(id, **(new ? { freeze: true } : {})) }
+          time(stats, "next: handle_free") { native.handle_free(id) }
+          claimed = time(stats, "next: ClaimedStep.from_h") { new ? out::ClaimedStep.from_h(h, frozen: true) : out::ClaimedStep.from_h(h) }
+        end
         if mode == :whole
-          time(stats, "StepRunner#run (whole: handler, events, report)") { runner.run(claimed) { |hd| hd.call } }
+          time(stats, "StepRunner#run (whole: handler, events, report)") { fused ? runner.run(claimed, handoff) { |hd| hd.call } : runner.run(claimed) { |hd| hd.call } }
           next
         end
         payload = time(stats, "events: step.before_handle (payload + publish)") do
@@ -111,19 +125,30 @@ module StepProfile
           params = time(stats, "complete: dry-types validate!") { inn.validate!(:complete_step, inn::StepCompletion, raw) }
           json = time(stats, "complete: JSONEncoder.encode!") { TaskerCore::JSONEncoder.encode!(params, what: "complete_step") }
         end
-        chandle = time(stats, "complete: tasker_dispatcher_complete (FFI)") do
-          native.call_handle(:tasker_dispatcher_complete, disp.instance_variable_get(:@handle).id, json, 0)
-        end
-        rj = time(stats, "complete: handle_json + free") do
-          new ? native.handle_json(chandle, freeze: true) : native.handle_json(chandle)
-        ensure
-          native.handle_free(chandle)
-        end
-        res = time(stats, "StepHandleResult.from_step_result") do
-          if new
-            out::StepHandleResult.from_step_result(rj, results: out.deep_freeze(results), frozen: true)
-          else
-            out::StepHandleResult.from_step_result(rj, results: out.deep_freeze(results))
+        if fused
+          slots = time(stats, "complete: tasker_dispatcher_complete_next (FFI)") do
+            native.complete_next(disp.instance_variable_get(:@handle).id, json, 0, true)
+          end
+          time(stats, "handed-over step: JSON.parse + ClaimedStep.from_h") do
+            j = slots[native::OUTCOME_LEN]
+            handoff.step = j && out::ClaimedStep.from_h(JSON.parse(j, max_nesting: false, freeze: true), frozen: true)
+          end
+          res = time(stats, "StepHandleResult from the outcome slots") { disp.send(:step_result, slots, claimed.step_name, out.deep_freeze(results)) }
+        else
+          chandle = time(stats, "complete: tasker_dispatcher_complete (FFI)") do
+            native.call_handle(:tasker_dispatcher_complete, disp.instance_variable_get(:@handle).id, json, 0)
+          end
+          rj = time(stats, "complete: handle_json + free") do
+            new ? native.handle_json(chandle, freeze: true) : native.handle_json(chandle)
+          ensure
+            native.handle_free(chandle)
+          end
+          res = time(stats, "StepHandleResult.from_step_result") do
+            if new
+              out::StepHandleResult.from_step_result(rj, results: out.deep_freeze(results), frozen: true)
+            else
+              out::StepHandleResult.from_step_result(rj, results: out.deep_freeze(results))
+            end
           end
         end
         time(stats, "events: step.handle + step.completed + task.*") do
@@ -133,7 +158,9 @@ module StepProfile
         end
       end
       allocated = GC.stat(:total_allocated_objects) - allocated
-      puts "#{mode} (#{n} steps; us per step; #{(allocated.to_f / n).round(1)} Ruby objects allocated per step incl. timing)"
+      puts "#{mode} (#{n} steps, #{handed} handed over by the previous report; us per step; " \
+           "#{(allocated.to_f / n).round(1)} Ruby objects allocated per step incl. timing)"
+      handed = 0
       puts format("  %-52s %9s %9s", "piece", "wall", "cpu")
       tw = tc = 0.0
       stats.each do |name, (w, c)|
