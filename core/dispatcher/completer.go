@@ -209,9 +209,11 @@ func (c *completer) flush(ctx context.Context, batch []*pending) (undelivered []
 		}
 		return nil, nil
 	}
-	c.deliver(batch, res)
+	// The claimed steps first: a reporter woken by its outcome asks for its
+	// next step at once (complete_next without waiting) and must find it.
 	c.d.give(res.Handoff)
 	c.d.count(func(s *Stats) { s.HandedOff += int64(len(res.Handoff)) })
+	c.deliver(batch, res)
 	return nil, nil
 }
 
