@@ -1,3 +1,5 @@
+//go:build !tasker_release
+
 package main
 
 // #include <stdint.h>

@@ -1,8 +1,11 @@
+//go:build !tasker_release
+
 package main
 
 // Helpers for ffi's own tests and benchmarks: a _test.go file cannot use
 // cgo, so these convert Go values to the C types the exports take. They add
-// no exports and a few kilobytes to the library.
+// no exports, and release builds (-tags tasker_release, as the gem builds
+// the library) leave them out.
 
 // #include <stdint.h>
 // #include <stdlib.h>

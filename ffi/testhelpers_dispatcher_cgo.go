@@ -1,3 +1,5 @@
+//go:build !tasker_release
+
 package main
 
 // Helpers for the dispatcher exports' tests (see testhelpers_cgo.go).

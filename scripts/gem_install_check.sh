@@ -3,7 +3,8 @@
 # installs it offline (GOPROXY=off) into a throwaway GEM_HOME (extconf runs go
 # build on the vendored modules), then
 # requires it in a clean Ruby with no TASKER_CORE_LIB and pings DATABASE_URL,
-# checking the library came from the installed gem.
+# checking the library came from the installed gem and is a release build
+# (-tags tasker_release: no tasker_debug_* exports, no test helpers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,5 +23,7 @@ say "requiring the installed gem and pinging the database"
   TaskerCore.ping
   lib = TaskerCore::Native::Locator.path
   abort "loaded #{lib}, not the installed gem'"'"'s library" unless lib.start_with?(ENV.fetch("GEM_HOME"))
-  puts "installed gem OK: #{lib}"
+  debug = `nm -D #{lib}`.scan(/ T (tasker_debug_\w+)/).flatten
+  abort "the installed library exports test-only functions: #{debug.join(", ")}" unless debug.empty?
+  puts "installed gem OK: #{lib} (a release build: no tasker_debug_* exports)"
 ')

@@ -18,7 +18,7 @@ mod = File.directory?(File.join(source, "vendor")) ? "-mod=vendor" : ""
 
 File.write("Makefile", <<~MAKE)
   all:
-  \tcd #{source} && CGO_ENABLED=1 GOTOOLCHAIN=local #{go} build #{mod} -buildmode=c-shared -trimpath -ldflags="-s -w" -o #{target} ./ffi
+  \tcd #{source} && CGO_ENABLED=1 GOTOOLCHAIN=local #{go} build #{mod} -tags tasker_release -buildmode=c-shared -trimpath -ldflags="-s -w" -o #{target} ./ffi
   \trm -f #{target.sub(/\.so\z/, '.h')}
   install: all
   clean:
