@@ -42,6 +42,7 @@ func TestRejectedInputs(t *testing.T) {
 		{"array for string", exportTemplateRegister, `{"namespace":"x","name":"y","version":"1","steps":[{"name":"a","handler":"A","depends_on":[1]}]}`, "steps[0].depends_on[0]", "expected string, got number"},
 		{"unknown key", exportTaskInitialize, task(`,"bogus":1`), "bogus", `unknown field "bogus"`},
 		{"unknown nested key", exportTemplateRegister, `{"namespace":"x","name":"y","version":"1","steps":[{"name":"a","handler":"A"},{"name":"b","handler":"B","retries":3}]}`, "steps[1].retries", `unknown field "retries"`},
+		{"key in the wrong case after an empty object", exportTemplateRegister, `{"namespace":"x","name":"y","version":"1","steps":[{},{"Name":"b","handler":"B"}]}`, "steps[1].Name", `unknown field "Name"`},
 		{"key in the wrong case", exportTaskInitialize, fmt.Sprintf(`{"Namespace":%q,"name":"diamond","context":{}}`, ns), "Namespace", `unknown field "Namespace"`},
 		{"duplicate key", exportTaskInitialize, task(`,"name":"other"`), "name", `duplicate key "name"`},
 		{"missing field", exportTaskInitialize, `{"name":"diamond","context":{}}`, "namespace", "is required"},

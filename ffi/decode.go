@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"github.com/tasker-systems/tasker-core-go/core/jsondoc"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -90,13 +91,14 @@ func decodeStrict[T any](op string, b []byte, maxDepth int) (*T, error) {
 	if trimmed[0] != '{' {
 		return nil, invalid("", "expected a JSON object, got %s", jsonKindOf(trimmed[0]))
 	}
-	if depth, key := scanDepth(b, maxDepth); depth > maxDepth {
+	if depth, key := jsondoc.DepthBeyond(b, maxDepth); depth > maxDepth {
 		return nil, invalid(key, "JSON nested deeper than %d levels", maxDepth)
 	}
 	// Keys first: it names the path of an unknown, duplicate or miscased key,
 	// which the decoder would accept (case) or report without a path.
-	if err := checkKeys(op, b, reflect.TypeFor[T]()); err != nil {
-		return nil, err
+	var keyErr *jsondoc.KeyError
+	if err := jsondoc.CheckKeys(b, reflect.TypeFor[T]()); errors.As(err, &keyErr) {
+		return nil, invalid(keyErr.Path, "%s %q", keyErr.Problem, keyErr.Key)
 	}
 	v := new(T)
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -201,52 +203,4 @@ func firstInvalidUTF8(b []byte) int {
 		i += size
 	}
 	return -1
-}
-
-// scanDepth returns the deepest nesting of b's arrays and objects, stopping
-// as soon as it passes limit, and the top-level key under which that nesting
-// was reached. It is iterative and allocation-free, so no input can exhaust
-// the stack; it assumes nothing about validity (the decoder checks that).
-func scanDepth(b []byte, limit int) (int, string) {
-	depth, maxDepth := 0, 0
-	var key string
-	strStart, lastStart, lastEnd := -1, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if strStart >= 0 {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				lastStart, lastEnd, strStart = strStart, i, -1
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			strStart = i + 1
-		case ':':
-			if depth == 1 {
-				key = string(b[lastStart:lastEnd])
-			}
-		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-				if maxDepth > limit {
-					return maxDepth, key
-				}
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return maxDepth, key
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

@@ -47,6 +47,47 @@ func Measure(raw []byte) (depth, containers int) {
 	return depth, containers
 }
 
+// DepthBeyond returns the deepest nesting of b's arrays and objects, stopping
+// as soon as it passes limit, and the top-level key under which that nesting
+// was reached (to name the field of a too-deep input). It is iterative and allocation-free, so no input can exhaust
+// the stack; it assumes nothing about validity (the decoder checks that).
+func DepthBeyond(b []byte, limit int) (int, string) {
+	depth, maxDepth := 0, 0
+	var key string
+	strStart, lastStart, lastEnd := -1, 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if strStart >= 0 {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				lastStart, lastEnd, strStart = strStart, i, -1
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			strStart = i + 1
+		case ':':
+			if depth == 1 {
+				key = string(b[lastStart:lastEnd])
+			}
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				maxDepth = depth
+				if maxDepth > limit {
+					return maxDepth, key
+				}
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return maxDepth, key
+}
+
 // DuplicateKeyError is an object that names a key twice ({"a":1,"a":2}, as
 // Ruby's {"a" => 1, :a => 2} encodes): which value was meant is unknowable.
 type DuplicateKeyError struct {

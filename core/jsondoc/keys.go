@@ -1,24 +1,34 @@
-package main
+package jsondoc
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/goccy/go-json"
-
-	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
+	"encoding/json"
 )
 
-// checkKeys walks JSON the decoder has already accepted and enforces what it
-// does not: object keys must match a field's JSON name exactly (the decoder
-// matches case-insensitively) and may appear once per object. Free-form
-// values (json.RawMessage) are skipped without looking inside. It returns a
-// ValidationError naming the first offending key's path. It never allocates
-// on the success path except for the per-type field tables it caches.
-func checkKeys(op string, b []byte, t reflect.Type) error {
-	w := keyWalker{b: b, op: op}
+// KeyError is an object key a Go type does not accept.
+type KeyError struct {
+	Path    string // the key's path: "steps[1].retries"
+	Key     string
+	Problem string // "unknown field" or "duplicate key"
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("%s: %s %q", e.Path, e.Problem, e.Key) }
+
+// CheckKeys walks JSON a decoder into t is about to read and enforces what
+// lenient decoders do not: object keys must match a field's JSON name
+// exactly (encoding/json and goccy match case-insensitively) and may appear
+// once per object. Free-form values (json.RawMessage) are skipped without
+// looking inside (Decode checks those). It returns a *KeyError for the
+// first offending key; malformed JSON is left for the decoder to report. It
+// never allocates on the success path except for the per-type field tables
+// it caches.
+func CheckKeys(b []byte, t reflect.Type) error {
+	w := keyWalker{b: b}
 	return w.value(t)
 }
 
@@ -77,7 +87,6 @@ func fieldsOf(t reflect.Type) *structFields {
 type keyWalker struct {
 	b    []byte
 	i    int
-	op   string
 	path []pathSeg
 }
 
@@ -123,8 +132,12 @@ func (w *keyWalker) object(t reflect.Type, fields *structFields) error {
 	var seen uint64 // by field index; our structs have fewer than 64 fields
 	for {
 		w.space()
+		if w.peek() == '}' { // {} (a closing brace after members is the separator's)
+			w.i++
+			return nil
+		}
 		if w.peek() != '"' {
-			return nil // the end, or malformed: the decoder reports it
+			return nil // malformed: the decoder reports it
 		}
 		raw, escaped := w.str()
 		var elem reflect.Type
@@ -141,10 +154,10 @@ func (w *keyWalker) object(t reflect.Type, fields *structFields) error {
 				}
 			}
 			if !ok {
-				return tt.NewValidationError(w.op, w.pathString(key), "unknown field %q", key)
+				return &KeyError{Path: w.pathString(key), Key: key, Problem: "unknown field"}
 			}
 			if i < 64 && seen&(1<<i) != 0 {
-				return tt.NewValidationError(w.op, w.pathString(key), "duplicate key %q", key)
+				return &KeyError{Path: w.pathString(key), Key: key, Problem: "duplicate key"}
 			}
 			seen |= 1 << (i % 64)
 			elem = fields.types[i]
@@ -243,4 +256,11 @@ func (w *keyWalker) space() {
 	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\r' || w.b[w.i] == '\n') {
 		w.i++
 	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
