@@ -19,7 +19,7 @@ RUBY_ROWS := -external 'ruby-burn-down=ruby $(CURDIR)/bench/ruby/worker_rows.rb 
              -external 'ruby-idle=ruby $(CURDIR)/bench/ruby/worker_rows.rb idle'
 BENCH_ARGS ?=
 
-.PHONY: help setup test demo demo-go lib gem fmt vet fuzz chaos bench bench-quick bench-micro clean
+.PHONY: help setup test demo demo-go lib gem fmt vet generate fuzz chaos bench bench-quick bench-micro clean
 
 help: ## list the targets (default)
 	@echo "tasker-core: make <target>"
@@ -54,6 +54,9 @@ fmt: ## gofmt -w core ffi
 
 vet: ## go vet ./...
 	$(GO) vet ./...
+
+generate: ## regenerate core/store/internal/dbsqlc from the store's queries and migrations (sqlc, a tool of tools/go.mod)
+	$(GO) -C tools tool sqlc -f ../core/store/sqlc.yaml generate
 
 fuzz: ## run every ffi fuzz target for FUZZTIME each (default 2m; make test runs 4000 executions each)
 	@bash scripts/with-db.sh make --no-print-directory -C bindings fuzz-smoke FUZZTIME=$${FUZZTIME:-2m}

@@ -61,6 +61,12 @@ ensure_go_modules() {
 	fi
 	say "downloading Go modules (go mod download)"
 	(cd "$TASKER_ROOT" && go mod download) || die "go mod download failed (is the Go module proxy reachable?)"
+	# sqlc (make generate, and make test's staleness check) is a tool of its
+	# own module, so its dependencies stay out of the library's go.mod and the gem.
+	if [[ -f $TASKER_ROOT/tools/go.mod ]]; then
+		say "downloading the tools' Go modules (go -C tools mod download)"
+		(cd "$TASKER_ROOT/tools" && go mod download) || die "go mod download in tools/ failed (is the Go module proxy reachable?)"
+	fi
 }
 
 tasker_setup() {

@@ -3,11 +3,12 @@
 #
 # Runs setup (packages, Go, PostgreSQL; exports DATABASE_URL), then, failing fast:
 #   1. gofmt     gofmt -l core ffi prints nothing
-#   2. go vet    go vet ./...
-#   3. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through)
-#   4. C ABI     make lib, then make -C bindings test
-#   5. rspec     cd ruby_gem && rspec
-#   6. gem       build the source gem, gem install it offline, require it, ping
+#   2. sqlc      the checked-in core/store/internal/dbsqlc is what sqlc generates (make generate)
+#   3. go vet    go vet ./...
+#   4. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through)
+#   5. C ABI     make lib, then make -C bindings test
+#   6. rspec     cd ruby_gem && rspec
+#   7. gem       build the source gem, gem install it offline, require it, ping
 # Every suite must exist: a missing one fails the run, it is never skipped.
 # Environment: as scripts/setup.sh (DATABASE_URL, TASKER_PG_*, TASKER_SKIP_PACKAGES).
 set -euo pipefail
@@ -59,23 +60,29 @@ need_path go.mod "the Go module"
 for p in core ffi bindings/Makefile ruby_gem/spec ruby_gem/tasker_core.gemspec; do
 	need_path "$p" "the test suite of ${p%%/*}"
 done
+need_path core/store/sqlc.yaml "the generated-code check (sqlc diff)"
+need_path tools/go.mod "the generated-code check (sqlc diff)"
 
 # 1. gofmt.
 run_step gofmt gofmt_clean core ffi
 
-# 2-3. vet and the Go tests (they read DATABASE_URL and create their own databases).
+# 2. Generated query code that does not match queries/ and migration/ fails,
+# naming the difference (sqlc is built from the module cache setup filled).
+run_step "sqlc diff" go -C tools tool sqlc -f ../core/store/sqlc.yaml diff
+
+# 3-4. vet and the Go tests (they read DATABASE_URL and create their own databases).
 run_step "go vet" go vet ./...
 run_step "go test" go test -count=1 -timeout 20m ./...
 
-# 4. The C ABI, driven without Ruby by the C program in bindings/.
+# 5. The C ABI, driven without Ruby by the C program in bindings/.
 run_step "make lib" make --no-print-directory lib
 run_step "bindings C driver" make --no-print-directory -C bindings test
 
-# 5. The Ruby gem's specs, against the library built by `make lib` (build/).
+# 6. The Ruby gem's specs, against the library built by `make lib` (build/).
 need_cmd rspec "Debian package ruby-rspec; run scripts/setup.sh as root"
 run_step rspec bash -c 'cd ruby_gem && rspec'
 
-# 6. The source gem installs offline and its extconf builds a working library.
+# 7. The source gem installs offline and its extconf builds a working library.
 run_step "gem install" bash scripts/gem_install_check.sh
 
 say "test.sh OK in $((SECONDS - started))s; passed: $(join "${passed[@]}")"

@@ -2,17 +2,14 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tasker-systems/tasker-core-go/core/store/internal/dbsqlc"
 )
 
 // NamespaceUpsert returns the id of the namespace, creating it if needed.
 func NamespaceUpsert(ctx context.Context, db DBTX, name string) (int64, error) {
-	var id int64
-	err := db.QueryRow(ctx, sqlOf("NamespaceUpsert"), name).Scan(&id)
-	return id, err
+	return queries.NamespaceUpsert(ctx, db, name)
 }
 
 // NamedTaskInsertParams is a template version to record.
@@ -28,12 +25,15 @@ type NamedTaskInsertParams struct {
 // NamedTaskInsert records a template version; ok is false when that version
 // already exists (nothing is written then).
 func NamedTaskInsert(ctx context.Context, db DBTX, p *NamedTaskInsertParams) (id int64, ok bool, err error) {
-	err = db.QueryRow(ctx, sqlOf("NamedTaskInsert"), p.NamespaceID, p.Name, p.Version, nullable(p.Description),
-		p.IdentityStrategy, p.Configuration, p.ShapeHash).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
-	return id, err == nil, err
+	return optional(queries.NamedTaskInsert(ctx, db, dbsqlc.NamedTaskInsertParams{
+		TaskNamespaceID:  p.NamespaceID,
+		Name:             p.Name,
+		Version:          p.Version,
+		Description:      nullable(p.Description),
+		IdentityStrategy: p.IdentityStrategy,
+		Configuration:    p.Configuration,
+		ShapeHash:        p.ShapeHash,
+	}))
 }
 
 // NamedTask is a stored template version.
@@ -45,29 +45,26 @@ type NamedTask struct {
 
 // NamedTaskGet finds a template version; ok is false when there is none.
 func NamedTaskGet(ctx context.Context, db DBTX, namespace, name, version string) (nt NamedTask, ok bool, err error) {
-	err = db.QueryRow(ctx, sqlOf("NamedTaskGet"), namespace, name, version).Scan(&nt.ID, &nt.ShapeHash, &nt.Configuration)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nt, false, nil
-	}
-	return nt, err == nil, err
+	row, ok, err := optional(queries.NamedTaskGet(ctx, db, dbsqlc.NamedTaskGetParams{Namespace: namespace, Name: name, Version: version}))
+	return NamedTask{ID: row.NamedTaskID, ShapeHash: row.ShapeHash, Configuration: row.Configuration}, ok, err
 }
 
 // NamedTaskVersions lists the registered versions of a template.
 func NamedTaskVersions(ctx context.Context, db DBTX, namespace, name string) ([]string, error) {
-	rows, err := db.Query(ctx, sqlOf("NamedTaskVersions"), namespace, name)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return queries.NamedTaskVersions(ctx, db, dbsqlc.NamedTaskVersionsParams{Namespace: namespace, Name: name})
 }
 
 // NamedStepsUpsert returns the id of each named step, creating missing ones.
 func NamedStepsUpsert(ctx context.Context, db DBTX, names []string) (map[string]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("NamedStepsUpsert"), names)
+	rows, err := queries.NamedStepsUpsert(ctx, db, names)
 	if err != nil {
 		return nil, err
 	}
-	return collectNameIDs(rows)
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Name] = r.NamedStepID
+	}
+	return out, nil
 }
 
 // NamedTaskStep is one step of a template version as stored.
@@ -86,35 +83,32 @@ type NamedTaskStep struct {
 // NamedTaskStepsInsert records the steps of a template version.
 func NamedTaskStepsInsert(ctx context.Context, db DBTX, namedTaskID int64, steps []NamedTaskStep) error {
 	n := len(steps)
-	ids, pos, handlers, configs, deps := make([]int64, n), make([]int32, n), make([]string, n), make([]string, n), make([]string, n)
-	retryable, limits, timeouts := make([]bool, n), make([]int32, n), make([]*int32, n)
-	for i, s := range steps {
-		timeouts[i] = s.TimeoutSeconds
-		ids[i], pos[i], handlers[i], configs[i] = s.NamedStepID, s.Position, s.HandlerName, s.HandlerConfig
-		deps[i], retryable[i], limits[i] = strings.Join(s.DependsOn, ","), s.Retryable, s.RetryLimit
+	p := dbsqlc.NamedTaskStepsInsertParams{
+		NamedTaskID: namedTaskID, NamedStepIds: make([]int64, n), Positions: make([]int32, n),
+		HandlerNames: make([]string, n), HandlerConfigs: make([]string, n), DependsOn: make([]string, n),
+		Retryable: make([]bool, n), RetryLimits: make([]int32, n), TimeoutSeconds: make([]int32, n),
 	}
-	_, err := db.Exec(ctx, sqlOf("NamedTaskStepsInsert"), namedTaskID, ids, pos, handlers, configs, deps, retryable, limits, timeouts)
-	return err
+	for i, s := range steps {
+		p.NamedStepIds[i], p.Positions[i], p.HandlerNames[i], p.HandlerConfigs[i] = s.NamedStepID, s.Position, s.HandlerName, s.HandlerConfig
+		p.DependsOn[i], p.Retryable[i], p.RetryLimits[i] = strings.Join(s.DependsOn, ","), s.Retryable, s.RetryLimit
+		if s.TimeoutSeconds != nil {
+			p.TimeoutSeconds[i] = *s.TimeoutSeconds // 0 (none) is stored as NULL
+		}
+	}
+	return queries.NamedTaskStepsInsert(ctx, db, p)
 }
 
 // NamedTaskSteps maps each step name of a template version to its named step id.
 func NamedTaskSteps(ctx context.Context, db DBTX, namedTaskID int64) (map[string]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("NamedTaskSteps"), namedTaskID)
+	rows, err := queries.NamedTaskSteps(ctx, db, namedTaskID)
 	if err != nil {
 		return nil, err
 	}
-	return collectNameIDs(rows)
-}
-
-func collectNameIDs(rows pgx.Rows) (map[string]int64, error) {
-	out := map[string]int64{}
-	var id int64
-	var name string
-	_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
-		out[name] = id
-		return nil
-	})
-	return out, err
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Name] = r.NamedStepID
+	}
+	return out, nil
 }
 
 func nullable(s string) *string {

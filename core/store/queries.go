@@ -13,8 +13,8 @@ var queryFS embed.FS
 
 var queryName = regexp.MustCompile(`(?m)^-- name: (\w+)\s*$`)
 
-// queries maps each `-- name:` block of queries/*.sql to its SQL.
-var queries = mustLoadQueries()
+// queryByName maps each `-- name:` block of queries/*.sql to its SQL.
+var queryByName = mustLoadQueries()
 
 func mustLoadQueries() map[string]string {
 	out := map[string]string{}
@@ -47,7 +47,7 @@ func mustLoadQueries() map[string]string {
 // sqlOf returns the SQL of a named query; a missing name is a programming
 // error caught by every test that runs the query.
 func sqlOf(name string) string {
-	q, ok := queries[name]
+	q, ok := queryByName[name]
 	if !ok {
 		panic("store: no query named " + name)
 	}
