@@ -88,8 +88,7 @@ func SetTransitionMetadata(ctx context.Context, tx DBTX, meta []byte) error {
 
 // Ping makes one round trip to the server, waiting there sleepMS milliseconds.
 func Ping(ctx context.Context, db DBTX, sleepMS int64) error {
-	_, err := db.Exec(ctx, sqlOf("Ping"), sleepMS)
-	return err
+	return queries.Ping(ctx, db, float64(sleepMS))
 }
 
 // refusedTransition reads the move the transition trigger refused from its

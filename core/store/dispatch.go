@@ -8,6 +8,7 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tasker-systems/tasker-core-go/core/store/internal/dbsqlc"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -35,7 +36,7 @@ func QueueStepDispatchReady(b *pgx.Batch, p *StepDispatchParams, out *[]int64) {
 	// With a million finished steps the claim's cost estimate crosses the JIT
 	// threshold and compiling it takes 5x the query; it never pays off here.
 	b.Queue("SELECT set_config('jit', 'off', true)")
-	queueIDs(b, out, name, ns, p.Limit, p.WorkerID, p.LeaseMS)
+	queueIDs(b, out, sqlOf(name), ns, p.Limit, p.WorkerID, p.LeaseMS)
 }
 
 // QueueStepsClaimedNow queues the read of what executors need to run the
@@ -100,21 +101,17 @@ func StepsHeartbeatMany(ctx context.Context, db DBTX, ids []int64, tokens []stri
 // StepsReadyNotify wakes the producers listening for namespace's steps; the
 // notification is sent when the transaction commits.
 func StepsReadyNotify(ctx context.Context, db DBTX, namespace string) error {
-	_, err := db.Exec(ctx, sqlOf("StepsReadyNotify"), namespace)
-	return err
+	return queries.StepsReadyNotify(ctx, db, namespace)
 }
 
 // LeaderTryLock takes the session advisory lock key on conn without waiting.
 func LeaderTryLock(ctx context.Context, db DBTX, key int64) (bool, error) {
-	var ok bool
-	err := db.QueryRow(ctx, sqlOf("LeaderTryLock"), key).Scan(&ok)
-	return ok, err
+	return queries.LeaderTryLock(ctx, db, key)
 }
 
 // LeaderUnlock releases a lock LeaderTryLock took on the same connection.
 func LeaderUnlock(ctx context.Context, db DBTX, key int64) error {
-	_, err := db.Exec(ctx, sqlOf("LeaderUnlock"), key)
-	return err
+	return queries.LeaderUnlock(ctx, db, key)
 }
 
 // The Queue* functions add a statement to a batch, so a flush sends its
@@ -126,8 +123,10 @@ func QueueTransitionMetadata(b *pgx.Batch, meta []byte) {
 	b.Queue("SELECT set_config('tasker.transition_metadata', $1, true)", string(meta))
 }
 
-func queueIDs(b *pgx.Batch, out *[]int64, name string, args ...any) {
-	b.Queue(sqlOf(name), args...).Query(func(rows pgx.Rows) error {
+// queueIDs queues sql (one of dbsqlc's statements that return ids, its
+// arguments in the order of the generated method's).
+func queueIDs(b *pgx.Batch, out *[]int64, sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		var err error
 		*out, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		return err
@@ -136,12 +135,11 @@ func queueIDs(b *pgx.Batch, out *[]int64, name string, args ...any) {
 
 // QueueTasksLockForSteps queues TasksLockForSteps.
 func QueueTasksLockForSteps(b *pgx.Batch, stepIDs []int64, out *[]LockedTask) {
-	b.Queue(sqlOf("TasksLockForSteps"), stepIDs).Query(func(rows pgx.Rows) error {
+	b.Queue(dbsqlc.TasksLockForSteps, stepIDs).Query(func(rows pgx.Rows) error {
 		var err error
-		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LockedTask, error) {
-			var t LockedTask
-			err := r.Scan(&t.ID, &t.Status, &t.NamedTaskID)
-			return t, err
+		*out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (LockedTask, error) {
+			r, err := pgx.RowToStructByPos[dbsqlc.TasksLockForStepsRow](row)
+			return LockedTask{ID: r.TaskID, Status: tt.TaskState(r.Status), NamedTaskID: r.NamedTaskID}, err
 		})
 		return err
 	})
@@ -162,7 +160,7 @@ func QueueStepsLockMany(b *pgx.Batch, ids []int64, out *[]ReportedStep) {
 
 // QueueStepsCompleteMany queues StepsCompleteMany.
 func QueueStepsCompleteMany(b *pgx.Batch, ids []int64, results []string, out *[]int64) {
-	queueIDs(b, out, "StepsCompleteMany", ids, results)
+	queueIDs(b, out, sqlOf("StepsCompleteMany"), ids, results)
 }
 
 // QueueStepsFailMany queues StepsFailMany.
@@ -184,7 +182,7 @@ func QueueStepsFailMany(b *pgx.Batch, p *StepsFailManyParams, out map[int64]*tim
 
 // QueueStepsReleaseMany queues StepsReleaseMany.
 func QueueStepsReleaseMany(b *pgx.Batch, ids []int64, out *[]int64) {
-	queueIDs(b, out, "StepsReleaseMany", ids)
+	queueIDs(b, out, sqlOf("StepsReleaseMany"), ids)
 }
 
 // QueueStepChildrenReleaseMany queues StepChildrenReleaseMany.
@@ -202,30 +200,29 @@ func QueueStepChildrenReleaseMany(b *pgx.Batch, parents []int64, out *[]Released
 
 // QueueTaskStepCountsMany queues TaskStepCountsMany.
 func QueueTaskStepCountsMany(b *pgx.Batch, taskIDs []int64, out map[int64]StepCounts) {
-	b.Queue(sqlOf("TaskStepCountsMany"), taskIDs).Query(func(rows pgx.Rows) error {
-		var id int64
-		var c StepCounts
-		_, err := pgx.ForEachRow(rows, []any{&id, &c.Total, &c.Done, &c.Failed, &c.Active}, func() error {
-			out[id] = c
-			return nil
-		})
+	b.Queue(dbsqlc.TaskStepCountsMany, taskIDs).Query(func(rows pgx.Rows) error {
+		counts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.TaskStepCountsManyRow])
+		for _, c := range counts {
+			out[c.TaskID] = StepCounts{Total: int(c.Total), Done: int(c.Done), Failed: int(c.Failed), Active: int(c.Active)}
+		}
 		return err
 	})
 }
 
 // QueueTasksSetStatusMany queues TasksSetStatusMany.
 func QueueTasksSetStatusMany(b *pgx.Batch, ids []int64, status tt.TaskState, from []string, out *[]int64) {
-	queueIDs(b, out, "TasksSetStatusMany", ids, string(status), from)
+	p := dbsqlc.TasksSetStatusManyParams{Status: string(status), TaskIds: ids, FromStatuses: from}
+	queueIDs(b, out, dbsqlc.TasksSetStatusMany, p.Status, p.TaskIds, p.FromStatuses)
 }
 
 // QueueStepDispatchByIDs queues StepDispatchByIDs.
 func QueueStepDispatchByIDs(b *pgx.Batch, ids []int64, workerID string, leaseMS int64, out *[]int64) {
-	queueIDs(b, out, "StepDispatchByIDs", ids, workerID, leaseMS)
+	queueIDs(b, out, sqlOf("StepDispatchByIDs"), ids, workerID, leaseMS)
 }
 
 // QueueStepsReadyNotify queues StepsReadyNotify.
 func QueueStepsReadyNotify(b *pgx.Batch, namespace string) {
-	b.Queue(sqlOf("StepsReadyNotify"), namespace)
+	b.Queue(dbsqlc.StepsReadyNotify, namespace)
 }
 
 // StepsNeedAnalyze reports whether the steps table's statistics lag far

@@ -13,23 +13,25 @@ import (
 // typed parameters and rows, each call given the caller's DBTX.
 var queries = dbsqlc.New()
 
+// noRow reports whether err is a query finding no row: the one place the
+// store reads pgx.ErrNoRows (through optional and notFound).
+func noRow(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
 // optional reads the result of a query that may find no row: ok is false,
-// and err nil, when it found none. With required, it is the one place the
-// store looks at pgx.ErrNoRows.
+// and err nil, when it found none.
 func optional[T any](row T, err error) (_ T, ok bool, _ error) {
-	if errors.Is(err, pgx.ErrNoRows) {
+	if noRow(err) {
 		var zero T
 		return zero, false, nil
 	}
 	return row, err == nil, err
 }
 
-// required reads the result of a query that must find its row: none is a
-// NotFoundError for the kind and id the caller asked for.
-func required[T any](row T, err error, kind string, id int64) (T, error) {
-	row, ok, err := optional(row, err)
-	if err == nil && !ok {
-		return row, &tt.NotFoundError{Kind: kind, Key: itoa(id)}
+// notFound makes a query's missing row a NotFoundError for the kind and id
+// the caller asked for; other errors pass through.
+func notFound(err error, kind string, id int64) error {
+	if noRow(err) {
+		return &tt.NotFoundError{Kind: kind, Key: itoa(id)}
 	}
-	return row, err
+	return err
 }

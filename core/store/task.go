@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/tasker-systems/tasker-core-go/core/store/internal/dbsqlc"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -24,19 +22,21 @@ type TaskInsertParams struct {
 // TaskInsert creates a task; ok is false when a task with the same identity
 // hash exists (nothing is written then).
 func TaskInsert(ctx context.Context, db DBTX, p *TaskInsertParams) (id int64, ok bool, err error) {
-	err = db.QueryRow(ctx, sqlOf("TaskInsert"), p.NamedTaskID, p.Context, nullable(p.Initiator), nullable(p.SourceSystem),
-		nullable(p.Reason), p.Tags, p.IdentityHash, p.Priority).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
-	return id, err == nil, err
+	return optional(queries.TaskInsert(ctx, db, dbsqlc.TaskInsertParams{
+		NamedTaskID:  p.NamedTaskID,
+		Context:      p.Context,
+		Initiator:    nullable(p.Initiator),
+		SourceSystem: nullable(p.SourceSystem),
+		Reason:       nullable(p.Reason),
+		Tags:         p.Tags,
+		IdentityHash: p.IdentityHash,
+		Priority:     int32(p.Priority),
+	}))
 }
 
 // TaskIDByIdentity finds the task holding an identity hash.
 func TaskIDByIdentity(ctx context.Context, db DBTX, hash string) (int64, error) {
-	var id int64
-	err := db.QueryRow(ctx, sqlOf("TaskIDByIdentity"), hash).Scan(&id)
-	return id, err
+	return queries.TaskIDByIdentity(ctx, db, hash)
 }
 
 // LockedTask is a task row locked for the rest of the transaction.
@@ -49,60 +49,54 @@ type LockedTask struct {
 // TaskLock locks a task row; every transaction that changes several rows of
 // a task takes this lock first, so they serialize instead of deadlocking.
 func TaskLock(ctx context.Context, db DBTX, taskID int64) (*LockedTask, error) {
-	var t LockedTask
-	err := db.QueryRow(ctx, sqlOf("TaskLock"), taskID).Scan(&t.ID, &t.Status, &t.NamedTaskID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "task", Key: itoa(taskID)}
+	r, err := queries.TaskLock(ctx, db, taskID)
+	if err != nil {
+		return nil, notFound(err, "task", taskID)
 	}
-	return &t, err
+	return &LockedTask{ID: r.TaskID, Status: tt.TaskState(r.Status), NamedTaskID: r.NamedTaskID}, nil
 }
 
 // TaskLockForStep locks the task of a step, in one round trip; a step that
 // does not exist is a NotFoundError.
 func TaskLockForStep(ctx context.Context, db DBTX, stepID int64) (*LockedTask, error) {
-	var t LockedTask
-	err := db.QueryRow(ctx, sqlOf("TaskLockForStep"), stepID).Scan(&t.ID, &t.Status, &t.NamedTaskID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
+	r, err := queries.TaskLockForStep(ctx, db, stepID)
+	if err != nil {
+		return nil, notFound(err, "step", stepID)
 	}
-	return &t, err
+	return &LockedTask{ID: r.TaskID, Status: tt.TaskState(r.Status), NamedTaskID: r.NamedTaskID}, nil
 }
 
 // TaskLockSkipLocked locks a task row unless another transaction holds it;
 // ok is false then (or when the task does not exist).
 func TaskLockSkipLocked(ctx context.Context, db DBTX, taskID int64) (t *LockedTask, ok bool, err error) {
-	t = &LockedTask{}
-	err = db.QueryRow(ctx, sqlOf("TaskLockSkipLocked"), taskID).Scan(&t.ID, &t.Status, &t.NamedTaskID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
+	r, ok, err := optional(queries.TaskLockSkipLocked(ctx, db, taskID))
+	if !ok {
+		return nil, false, err
 	}
-	return t, err == nil, err
+	return &LockedTask{ID: r.TaskID, Status: tt.TaskState(r.Status), NamedTaskID: r.NamedTaskID}, true, nil
 }
 
 // TaskSetStatus moves a task to status when it is in one of from; ok is
 // false when it was not.
 func TaskSetStatus(ctx context.Context, db DBTX, taskID int64, status tt.TaskState, from []string) (ok bool, err error) {
-	var got string
-	err = db.QueryRow(ctx, sqlOf("TaskSetStatus"), taskID, string(status), from).Scan(&got)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
+	_, ok, err = optional(queries.TaskSetStatus(ctx, db, dbsqlc.TaskSetStatusParams{
+		Status: string(status), TaskID: taskID, FromStatuses: from,
+	}))
+	return ok, err
 }
 
 // TaskGet reads a task without its steps.
 func TaskGet(ctx context.Context, db DBTX, taskID int64) (*tt.TaskStatus, error) {
-	var t tt.TaskStatus
-	var tags []byte
-	err := db.QueryRow(ctx, sqlOf("TaskGet"), taskID).Scan(&t.TaskID, &t.Namespace, &t.Name, &t.Version, &t.Status,
-		&t.Complete, &t.Context, &tags, &t.Initiator, &t.SourceSystem, &t.Reason, &t.Priority, &t.RequestedAt, &t.CompletedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "task", Key: itoa(taskID)}
-	}
+	r, err := queries.TaskGet(ctx, db, taskID)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, "task", taskID)
 	}
-	if err := unmarshalJSON(tags, &t.Tags); err != nil {
+	t := tt.TaskStatus{
+		TaskID: r.TaskID, Namespace: r.Namespace, Name: r.Name, Version: r.Version, Status: tt.TaskState(r.Status),
+		Complete: r.Complete, Context: r.Context, Initiator: r.Initiator, SourceSystem: r.SourceSystem,
+		Reason: r.Reason, Priority: int(r.Priority), RequestedAt: r.RequestedAt, CompletedAt: r.CompletedAt,
+	}
+	if err := unmarshalJSON(r.Tags, &t.Tags); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -118,27 +112,27 @@ type StepCounts struct {
 
 // TaskStepCounts counts a task's steps by what they can still do.
 func TaskStepCounts(ctx context.Context, db DBTX, taskID int64) (StepCounts, error) {
-	var c StepCounts
-	err := db.QueryRow(ctx, sqlOf("TaskStepCounts"), taskID).Scan(&c.Total, &c.Done, &c.Failed, &c.Active)
-	return c, err
+	r, err := queries.TaskStepCounts(ctx, db, taskID)
+	return StepCounts{Total: int(r.Total), Done: int(r.Done), Failed: int(r.Failed), Active: int(r.Active)}, err
 }
 
 // TaskExecutionContext runs get_task_execution_context.
 func TaskExecutionContext(ctx context.Context, db DBTX, taskID int64) (*tt.TaskExecutionContext, error) {
-	var c tt.TaskExecutionContext
-	err := db.QueryRow(ctx, sqlOf("TaskExecutionContext"), taskID).Scan(&c.TaskID, &c.NamedTaskID, &c.Status,
-		&c.TotalSteps, &c.PendingSteps, &c.InProgressSteps, &c.CompletedSteps, &c.FailedSteps, &c.WaitingForRetrySteps,
-		&c.ReadySteps, &c.PermanentlyBlockedSteps, &c.ExecutionStatus, &c.RecommendedAction, &c.CompletionPercentage,
-		&c.HealthStatus)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "task", Key: itoa(taskID)}
+	r, err := queries.TaskExecutionContext(ctx, db, taskID)
+	if err != nil {
+		return nil, notFound(err, "task", taskID)
 	}
-	return &c, err
+	return &tt.TaskExecutionContext{
+		TaskID: r.TaskID, NamedTaskID: r.NamedTaskID, Status: tt.TaskState(r.Status),
+		TotalSteps: int(r.TotalSteps), PendingSteps: int(r.PendingSteps), InProgressSteps: int(r.InProgressSteps),
+		CompletedSteps: int(r.CompletedSteps), FailedSteps: int(r.FailedSteps),
+		WaitingForRetrySteps: int(r.WaitingForRetrySteps), ReadySteps: int(r.ReadySteps),
+		PermanentlyBlockedSteps: int(r.PermanentlyBlockedSteps), ExecutionStatus: tt.ExecutionStatus(r.ExecutionStatus),
+		RecommendedAction: r.RecommendedAction, CompletionPercentage: r.CompletionPercentage, HealthStatus: r.HealthStatus,
+	}, nil
 }
 
 // TaskExists reports whether a task exists.
 func TaskExists(ctx context.Context, db DBTX, taskID int64) (bool, error) {
-	var ok bool
-	err := db.QueryRow(ctx, sqlOf("TaskExists"), taskID).Scan(&ok)
-	return ok, err
+	return queries.TaskExists(ctx, db, taskID)
 }
