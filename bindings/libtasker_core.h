@@ -127,7 +127,7 @@ extern const char *_GoStringPtr(_GoString_ s);
 
 #line 1 "cgo-generated-wrapper"
 
-#line 3 "exports_testing.go"
+#line 5 "exports_testing.go"
  #include <stdint.h>
 
 #line 1 "cgo-generated-wrapper"
