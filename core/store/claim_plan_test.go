@@ -23,6 +23,7 @@ import (
 
 	"github.com/tasker-systems/tasker-core-go/core/engine"
 	"github.com/tasker-systems/tasker-core-go/core/store"
+	"github.com/tasker-systems/tasker-core-go/core/store/internal/dbsqlc"
 	"github.com/tasker-systems/tasker-core-go/core/taskertest"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
@@ -48,9 +49,9 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 	for _, namespaces := range [][]string{{planNamespace}, {}} {
 		t.Run(fmt.Sprintf("namespaces=%v", namespaces), func(t *testing.T) {
 			var plan []byte
-			query, args := store.SQLOf("StepDispatchReady"), []any{namespaces, 1000, "plan", int64(1000)}
+			query, args := dbsqlc.StepDispatchReady, []any{namespaces, 1000, "plan", int64(1000)}
 			if len(namespaces) == 0 {
-				query = store.SQLOf("StepDispatchReadyAny")
+				query = dbsqlc.StepDispatchReadyAny
 			}
 			err := env.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&plan)
 			if err != nil {
@@ -178,7 +179,7 @@ func (env *claimEnv) claimBlocks(tb testing.TB) int {
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	var out []byte
-	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.SQLOf("StepDispatchReady"),
+	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+dbsqlc.StepDispatchReady,
 		[]string{planNamespace}, planClaimsPerOp, "bench", int64(1000)).Scan(&out); err != nil {
 		tb.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -25,10 +24,6 @@ type StepDispatchParams struct {
 // pending tasks; out receives the claimed steps' ids. The transaction's
 // metadata must be set before it.
 func QueueStepDispatchReady(b *pgx.Batch, p *StepDispatchParams, out *[]int64) {
-	name := "StepDispatchReady"
-	if len(p.Namespaces) == 0 {
-		name = "StepDispatchReadyAny"
-	}
 	ns := p.Namespaces
 	if ns == nil {
 		ns = []string{}
@@ -36,26 +31,50 @@ func QueueStepDispatchReady(b *pgx.Batch, p *StepDispatchParams, out *[]int64) {
 	// With a million finished steps the claim's cost estimate crosses the JIT
 	// threshold and compiling it takes 5x the query; it never pays off here.
 	b.Queue("SELECT set_config('jit', 'off', true)")
-	queueIDs(b, out, sqlOf(name), ns, p.Limit, p.WorkerID, p.LeaseMS)
+	// Both statements take the same parameters in the same order.
+	worker := p.WorkerID
+	a := dbsqlc.StepDispatchReadyParams{Namespaces: ns, MaxSteps: int32(p.Limit), WorkerID: &worker, LeaseMs: p.LeaseMS}
+	sql := dbsqlc.StepDispatchReady
+	if len(p.Namespaces) == 0 {
+		sql = dbsqlc.StepDispatchReadyAny
+	}
+	queueIDs(b, out, sql, a.Namespaces, a.MaxSteps, a.WorkerID, a.LeaseMs)
 }
 
 // QueueStepsClaimedNow queues the read of what executors need to run the
 // steps workerID claimed earlier in this transaction with leaseMS, with
 // their direct parents' results.
 func QueueStepsClaimedNow(b *pgx.Batch, workerID string, leaseMS int64, out *[]tt.ClaimedStep) {
-	b.Queue(sqlOf("StepsClaimedNow"), workerID, leaseMS).Query(func(rows pgx.Rows) error {
+	a := dbsqlc.StepsClaimedNowParams{LeaseMs: leaseMS, WorkerID: &workerID}
+	b.Queue(dbsqlc.StepsClaimedNow, a.LeaseMs, a.WorkerID).Query(func(rows pgx.Rows) error {
 		var err error
-		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tt.ClaimedStep, error) {
-			var s tt.ClaimedStep
-			var parents []byte
-			err := r.Scan(&s.WorkflowStepID, &s.TaskID, &s.Namespace, &s.TaskName, &s.TaskVersion, &s.StepName,
-				&s.Handler, &s.HandlerConfig, &s.TaskContext, &s.Inputs, &s.Attempts, &s.RetryLimit, &s.Retryable,
-				&s.ClaimToken, &s.LeaseExpiresAt, &s.TimeoutSeconds, &parents)
+		*out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (tt.ClaimedStep, error) {
+			r, err := pgx.RowToStructByPos[dbsqlc.StepsClaimedNowRow](row)
 			if err != nil {
-				return s, err
+				return tt.ClaimedStep{}, err
 			}
-			s.DependencyResults = map[string]json.RawMessage{}
-			return s, json.Unmarshal(parents, &s.DependencyResults)
+			s := tt.ClaimedStep{
+				WorkflowStepID:    r.WorkflowStepID,
+				TaskID:            r.TaskID,
+				Namespace:         r.Namespace,
+				TaskName:          r.TaskName,
+				TaskVersion:       r.Version,
+				StepName:          r.StepName,
+				Handler:           r.HandlerName,
+				HandlerConfig:     r.HandlerConfig,
+				TaskContext:       r.Context,
+				Inputs:            r.Inputs,
+				DependencyResults: map[string]json.RawMessage{},
+				Attempts:          int(r.Attempts),
+				RetryLimit:        int(r.RetryLimit),
+				Retryable:         r.Retryable,
+				ClaimToken:        r.ClaimToken,
+				TimeoutSeconds:    int(r.TimeoutSeconds),
+			}
+			if r.LeaseExpiresAt != nil { // never NULL: the query selects on it
+				s.LeaseExpiresAt = *r.LeaseExpiresAt
+			}
+			return s, json.Unmarshal(r.Parents, &s.DependencyResults)
 		})
 		return err
 	})
@@ -91,11 +110,9 @@ type ReleasedChild struct {
 
 // StepsHeartbeatMany extends leases and returns the steps still held.
 func StepsHeartbeatMany(ctx context.Context, db DBTX, ids []int64, tokens []string, leaseMS int64) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsHeartbeatMany"), ids, tokens, leaseMS)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return queries.StepsHeartbeatMany(ctx, db, dbsqlc.StepsHeartbeatManyParams{
+		LeaseMs: float64(leaseMS), StepIds: ids, ClaimTokens: tokens,
+	})
 }
 
 // StepsReadyNotify wakes the producers listening for namespace's steps; the
@@ -147,12 +164,14 @@ func QueueTasksLockForSteps(b *pgx.Batch, stepIDs []int64, out *[]LockedTask) {
 
 // QueueStepsLockMany queues StepsLockMany.
 func QueueStepsLockMany(b *pgx.Batch, ids []int64, out *[]ReportedStep) {
-	b.Queue(sqlOf("StepsLockMany"), ids).Query(func(rows pgx.Rows) error {
+	b.Queue(dbsqlc.StepsLockMany, ids).Query(func(rows pgx.Rows) error {
 		var err error
-		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReportedStep, error) {
-			var s ReportedStep
-			err := r.Scan(&s.ID, &s.TaskID, &s.Name, &s.Status, &s.ClaimToken, &s.Attempts, &s.Retryable, &s.RetryLimit)
-			return s, err
+		*out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportedStep, error) {
+			r, err := pgx.RowToStructByPos[dbsqlc.StepsLockManyRow](row)
+			return ReportedStep{
+				ID: r.WorkflowStepID, TaskID: r.TaskID, Name: r.Name, Status: tt.StepState(r.Status),
+				ClaimToken: r.ClaimToken, Attempts: int(r.Attempts), Retryable: r.Retryable, RetryLimit: int(r.RetryLimit),
+			}, err
 		})
 		return err
 	})
@@ -160,39 +179,48 @@ func QueueStepsLockMany(b *pgx.Batch, ids []int64, out *[]ReportedStep) {
 
 // QueueStepsCompleteMany queues StepsCompleteMany.
 func QueueStepsCompleteMany(b *pgx.Batch, ids []int64, results []string, out *[]int64) {
-	queueIDs(b, out, sqlOf("StepsCompleteMany"), ids, results)
+	p := dbsqlc.StepsCompleteManyParams{StepIds: ids, Results: results}
+	queueIDs(b, out, dbsqlc.StepsCompleteMany, p.StepIds, p.Results)
 }
 
 // QueueStepsFailMany queues StepsFailMany.
 func QueueStepsFailMany(b *pgx.Batch, p *StepsFailManyParams, out map[int64]*time.Time) {
+	// A float8[] cannot carry NULL to Go: a step without a requested backoff
+	// has has_backoff false (its backoff, 0, is ignored), as 0 is a valid one.
+	backoffs := make([]float64, len(p.Backoff))
+	has := make([]bool, len(p.Backoff))
+	for i, bo := range p.Backoff {
+		if bo != nil {
+			backoffs[i], has[i] = *bo, true
+		}
+	}
+	// jsonb[] elements go as text, as before.
 	lastErrors := make([]string, len(p.LastErrors))
 	for i, e := range p.LastErrors {
 		lastErrors[i] = string(e)
 	}
-	b.Queue(sqlOf("StepsFailMany"), p.IDs, p.Statuses, p.DelayMS, p.Backoff, lastErrors).Query(func(rows pgx.Rows) error {
-		var id int64
-		var next *time.Time
-		_, err := pgx.ForEachRow(rows, []any{&id, &next}, func() error {
-			out[id] = next
-			return nil
-		})
+	a := dbsqlc.StepsFailManyParams{StepIds: p.IDs, Statuses: p.Statuses, DelayMs: p.DelayMS, Backoffs: backoffs, HasBackoff: has}
+	b.Queue(dbsqlc.StepsFailMany, a.StepIds, a.Statuses, a.DelayMs, a.Backoffs, a.HasBackoff, lastErrors).Query(func(rows pgx.Rows) error {
+		failed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.StepsFailManyRow])
+		for _, f := range failed {
+			out[f.WorkflowStepID] = f.NextRetryAt
+		}
 		return err
 	})
 }
 
 // QueueStepsReleaseMany queues StepsReleaseMany.
 func QueueStepsReleaseMany(b *pgx.Batch, ids []int64, out *[]int64) {
-	queueIDs(b, out, sqlOf("StepsReleaseMany"), ids)
+	queueIDs(b, out, dbsqlc.StepsReleaseMany, ids)
 }
 
 // QueueStepChildrenReleaseMany queues StepChildrenReleaseMany.
 func QueueStepChildrenReleaseMany(b *pgx.Batch, parents []int64, out *[]ReleasedChild) {
-	b.Queue(sqlOf("StepChildrenReleaseMany"), parents).Query(func(rows pgx.Rows) error {
+	b.Queue(dbsqlc.StepChildrenReleaseMany, parents).Query(func(rows pgx.Rows) error {
 		var err error
-		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReleasedChild, error) {
-			var c ReleasedChild
-			err := r.Scan(&c.StepID, &c.TaskID, &c.Ready)
-			return c, err
+		*out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReleasedChild, error) {
+			r, err := pgx.RowToStructByPos[dbsqlc.StepChildrenReleaseManyRow](row)
+			return ReleasedChild{StepID: r.WorkflowStepID, TaskID: r.TaskID, Ready: r.Ready}, err
 		})
 		return err
 	})
@@ -217,7 +245,8 @@ func QueueTasksSetStatusMany(b *pgx.Batch, ids []int64, status tt.TaskState, fro
 
 // QueueStepDispatchByIDs queues StepDispatchByIDs.
 func QueueStepDispatchByIDs(b *pgx.Batch, ids []int64, workerID string, leaseMS int64, out *[]int64) {
-	queueIDs(b, out, sqlOf("StepDispatchByIDs"), ids, workerID, leaseMS)
+	p := dbsqlc.StepDispatchByIDsParams{WorkerID: &workerID, LeaseMs: leaseMS, StepIds: ids}
+	queueIDs(b, out, dbsqlc.StepDispatchByIDs, p.WorkerID, p.LeaseMs, p.StepIds)
 }
 
 // QueueStepsReadyNotify queues StepsReadyNotify.
@@ -228,12 +257,7 @@ func QueueStepsReadyNotify(b *pgx.Batch, namespace string) {
 // StepsNeedAnalyze reports whether the steps table's statistics lag far
 // behind its contents.
 func StepsNeedAnalyze(ctx context.Context, db DBTX) (bool, error) {
-	var stale bool
-	err := db.QueryRow(ctx, sqlOf("StepsNeedAnalyze")).Scan(&stale)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return stale, err
+	return queries.StepsNeedAnalyze(ctx, db)
 }
 
 // StepsAnalyze refreshes the steps table's statistics. It does not block

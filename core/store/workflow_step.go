@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tasker-systems/tasker-core-go/core/store/internal/dbsqlc"
 	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
@@ -24,23 +24,27 @@ type StepsInsertParams struct {
 // StepsInsert creates a task's steps (pending, with their initial transition
 // written by trigger) and maps each named step id to its workflow step id.
 func StepsInsert(ctx context.Context, db DBTX, p *StepsInsertParams) (map[int64]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsInsert"), p.TaskID, p.NamedStepIDs, p.Retryable, p.RetryLimits, p.PendingParents, p.Priority)
+	rows, err := queries.StepsInsert(ctx, db, dbsqlc.StepsInsertParams{
+		TaskID:         p.TaskID,
+		Priority:       int32(p.Priority),
+		NamedStepIds:   p.NamedStepIDs,
+		Retryable:      p.Retryable,
+		RetryLimits:    p.RetryLimits,
+		PendingParents: p.PendingParents,
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]int64, len(p.NamedStepIDs))
-	var stepID, namedID int64
-	_, err = pgx.ForEachRow(rows, []any{&stepID, &namedID}, func() error {
-		out[namedID] = stepID
-		return nil
-	})
-	return out, err
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.NamedStepID] = r.WorkflowStepID
+	}
+	return out, nil
 }
 
 // EdgesInsert records parent → child edges.
 func EdgesInsert(ctx context.Context, db DBTX, from, to []int64) error {
-	_, err := db.Exec(ctx, sqlOf("EdgesInsert"), from, to)
-	return err
+	return queries.EdgesInsert(ctx, db, dbsqlc.EdgesInsertParams{FromStepIds: from, ToStepIds: to})
 }
 
 // RecoveredStep is a step whose lease expired.
@@ -53,44 +57,37 @@ type RecoveredStep struct {
 // StepExpiredLeaseTasks returns the tasks of up to limit steps whose leases
 // expired.
 func StepExpiredLeaseTasks(ctx context.Context, db DBTX, limit int) ([]int64, error) {
-	rows, err := db.Query(ctx, sqlOf("StepExpiredLeaseTasks"), limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return queries.StepExpiredLeaseTasks(ctx, db, int32(limit))
 }
 
 // StepRecoverExpiredLeases returns a task's steps with expired leases to the
 // ready set (or to error when they have no attempts left). The caller holds
 // the task lock.
 func StepRecoverExpiredLeases(ctx context.Context, db DBTX, taskID int64) ([]RecoveredStep, error) {
-	rows, err := db.Query(ctx, sqlOf("StepRecoverExpiredLeases"), taskID)
+	rows, err := queries.StepRecoverExpiredLeases(ctx, db, taskID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RecoveredStep, error) {
-		var s RecoveredStep
-		err := r.Scan(&s.StepID, &s.TaskID, &s.Status)
-		return s, err
-	})
+	out := make([]RecoveredStep, len(rows))
+	for i, r := range rows {
+		out[i] = RecoveredStep{StepID: r.WorkflowStepID, TaskID: r.TaskID, Status: tt.StepState(r.Status)}
+	}
+	return out, nil
 }
 
 // StepAncestorResults reads the results of the ancestors of stepID named in
 // names (distinct), at any depth, by name. A name that is not an ancestor is
 // missing from the map.
 func StepAncestorResults(ctx context.Context, db DBTX, stepID int64, names []string) (map[string]json.RawMessage, error) {
-	rows, err := db.Query(ctx, sqlOf("StepAncestorResults"), stepID, names)
+	rows, err := queries.StepAncestorResults(ctx, db, dbsqlc.StepAncestorResultsParams{StepID: stepID, Names: names})
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]json.RawMessage, len(names))
-	var name string
-	var results []byte
-	_, err = pgx.ForEachRow(rows, []any{&name, &results}, func() error {
-		out[name] = append([]byte(nil), results...)
-		return nil
-	})
-	return out, err
+	for _, r := range rows {
+		out[r.Name] = r.Results
+	}
+	return out, nil
 }
 
 // ClaimState is a step's name, state and claim token, read without a lock.
@@ -103,12 +100,11 @@ type ClaimState struct {
 // StepClaimState reads a step's name, state and claim token (empty when
 // unclaimed) without locking it.
 func StepClaimState(ctx context.Context, db DBTX, stepID int64) (*ClaimState, error) {
-	var s ClaimState
-	err := db.QueryRow(ctx, sqlOf("StepClaimState"), stepID).Scan(&s.Name, &s.Status, &s.ClaimToken)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
+	r, err := queries.StepClaimState(ctx, db, stepID)
+	if err != nil {
+		return nil, notFound(err, "step", stepID)
 	}
-	return &s, err
+	return &ClaimState{Name: r.Name, Status: tt.StepState(r.Status), ClaimToken: r.ClaimToken}, nil
 }
 
 // LockedStep is a step row locked for the rest of the transaction.
@@ -129,40 +125,50 @@ type LockedStep struct {
 
 // StepLock locks a step row.
 func StepLock(ctx context.Context, db DBTX, stepID int64) (*LockedStep, error) {
-	var s LockedStep
-	err := db.QueryRow(ctx, sqlOf("StepLock"), stepID).Scan(&s.ID, &s.TaskID, &s.Name, &s.Status, &s.ClaimToken,
-		&s.ClaimOwner, &s.Attempts, &s.Retryable, &s.RetryLimit, &s.PendingParents, &s.NextRetryAt, &s.ReadyNow)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
+	r, err := queries.StepLock(ctx, db, stepID)
+	if err != nil {
+		return nil, notFound(err, "step", stepID)
 	}
-	return &s, err
+	return &LockedStep{
+		ID:             r.WorkflowStepID,
+		TaskID:         r.TaskID,
+		Name:           r.Name,
+		Status:         tt.StepState(r.Status),
+		ClaimToken:     r.ClaimToken,
+		ClaimOwner:     r.ClaimOwner,
+		Attempts:       int(r.Attempts),
+		Retryable:      r.Retryable,
+		RetryLimit:     int(r.RetryLimit),
+		PendingParents: int(r.PendingParents),
+		NextRetryAt:    r.NextRetryAt,
+		// Never NULL (ready_at IS NOT NULL AND ...); sqlc types it nullable.
+		ReadyNow: r.ReadyNow != nil && *r.ReadyNow,
+	}, nil
 }
 
 // StepHeartbeat extends a claim's lease; ok is false when the token does not
 // hold the step any more.
 func StepHeartbeat(ctx context.Context, db DBTX, stepID int64, token string, leaseMS int64) (expires time.Time, ok bool, err error) {
-	err = db.QueryRow(ctx, sqlOf("StepHeartbeat"), stepID, token, leaseMS).Scan(&expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return expires, false, nil
+	at, ok, err := optional(queries.StepHeartbeat(ctx, db, dbsqlc.StepHeartbeatParams{
+		LeaseMs: float64(leaseMS), StepID: stepID, ClaimToken: token,
+	}))
+	if at != nil {
+		expires = *at
 	}
-	return expires, err == nil, err
+	return expires, ok, err
 }
 
 // StepStatus reads a step's state.
 func StepStatus(ctx context.Context, db DBTX, stepID int64) (tt.StepState, error) {
-	var s tt.StepState
-	err := db.QueryRow(ctx, sqlOf("StepStatus"), stepID).Scan(&s)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return s, &tt.NotFoundError{Kind: "step", Key: itoa(stepID)}
-	}
-	return s, err
+	s, err := queries.StepStatus(ctx, db, stepID)
+	return tt.StepState(s), notFound(err, "step", stepID)
 }
 
 // StepComplete stores a step's results and marks it complete; ok is false
 // when the step was in none of the from states.
 func StepComplete(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) (ok bool, err error) {
-	tag, err := db.Exec(ctx, sqlOf("StepComplete"), stepID, results, from)
-	return tag.RowsAffected() == 1, err
+	n, err := queries.StepComplete(ctx, db, dbsqlc.StepCompleteParams{Results: results, StepID: stepID, FromStatuses: from})
+	return n == 1, err
 }
 
 // StepFailParams records a failed attempt.
@@ -178,58 +184,56 @@ type StepFailParams struct {
 // StepFail moves a step to waiting_for_retry or error and returns its next
 // retry time, if any; ok is false when the step was in none of the from states.
 func StepFail(ctx context.Context, db DBTX, p *StepFailParams) (next *time.Time, ok bool, err error) {
-	err = db.QueryRow(ctx, sqlOf("StepFail"), p.StepID, string(p.Status), p.DelayMS, p.BackoffSeconds, p.LastError, p.From).Scan(&next)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	return next, err == nil, err
+	return optional(queries.StepFail(ctx, db, dbsqlc.StepFailParams{
+		Status:         string(p.Status),
+		DelayMs:        float64(p.DelayMS),
+		BackoffSeconds: p.BackoffSeconds,
+		LastError:      p.LastError,
+		StepID:         p.StepID,
+		FromStatuses:   p.From,
+	}))
 }
 
 // StepRelease returns a claimed step to pending, giving its attempt back;
 // ok is false when the step was in none of the from states.
 func StepRelease(ctx context.Context, db DBTX, stepID int64, from []string) (ok bool, err error) {
-	tag, err := db.Exec(ctx, sqlOf("StepRelease"), stepID, from)
-	return tag.RowsAffected() == 1, err
+	n, err := queries.StepRelease(ctx, db, dbsqlc.StepReleaseParams{StepID: stepID, FromStatuses: from})
+	return n == 1, err
 }
 
 // StepResolve marks a step resolved manually, storing results when given;
 // ok is false when the step was in none of the from states.
 func StepResolve(ctx context.Context, db DBTX, stepID int64, results []byte, from []string) (ok bool, err error) {
-	tag, err := db.Exec(ctx, sqlOf("StepResolve"), stepID, results, from)
-	return tag.RowsAffected() == 1, err
+	n, err := queries.StepResolve(ctx, db, dbsqlc.StepResolveParams{Results: results, StepID: stepID, FromStatuses: from})
+	return n == 1, err
 }
 
 // StepChildrenRelease tells each child of a finished step it has one parent
 // fewer to wait for.
 func StepChildrenRelease(ctx context.Context, db DBTX, stepID int64) error {
-	_, err := db.Exec(ctx, sqlOf("StepChildrenRelease"), stepID)
-	return err
+	return queries.StepChildrenRelease(ctx, db, stepID)
 }
 
 // StepsCancelForTask cancels a task's unfinished steps.
 func StepsCancelForTask(ctx context.Context, db DBTX, taskID int64, from []string) error {
-	_, err := db.Exec(ctx, sqlOf("StepsCancelForTask"), taskID, from)
-	return err
+	return queries.StepsCancelForTask(ctx, db, dbsqlc.StepsCancelForTaskParams{TaskID: taskID, FromStatuses: from})
 }
 
 // StepsRetryForTask returns a task's errored steps to pending with attempts reset.
 func StepsRetryForTask(ctx context.Context, db DBTX, taskID int64) (int64, error) {
-	tag, err := db.Exec(ctx, sqlOf("StepsRetryForTask"), taskID)
-	return tag.RowsAffected(), err
+	return queries.StepsRetryForTask(ctx, db, taskID)
 }
 
 // StepUnmetParents names a step's parents that are not done.
 func StepUnmetParents(ctx context.Context, db DBTX, stepID int64) ([]string, error) {
-	rows, err := db.Query(ctx, sqlOf("StepUnmetParents"), stepID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return queries.StepUnmetParents(ctx, db, stepID)
 }
 
-// StepsForTask lists a task's steps in template order.
+// StepsForTask lists a task's steps in template order. It runs the generated
+// SQL but scans by hand: duration_ms is NULL for a step that never ran, and
+// sqlc types a CASE whose ELSE is a cast as never NULL.
 func StepsForTask(ctx context.Context, db DBTX, taskID int64) ([]tt.WorkflowStep, error) {
-	rows, err := db.Query(ctx, sqlOf("StepsForTask"), taskID)
+	rows, err := db.Query(ctx, dbsqlc.StepsForTask, taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +250,13 @@ func StepsForTask(ctx context.Context, db DBTX, taskID int64) ([]tt.WorkflowStep
 }
 
 // StepReadiness runs get_step_readiness_status; stepIDs nil means every step.
+// It runs the generated SQL but scans by hand: last_failure_at,
+// next_retry_at, backoff_request_seconds and last_attempted_at may be NULL,
+// and sqlc, which cannot see a table function's columns without a database,
+// types them as never NULL.
 func StepReadiness(ctx context.Context, db DBTX, taskID int64, stepIDs []int64) ([]tt.StepReadiness, error) {
-	rows, err := db.Query(ctx, sqlOf("StepReadiness"), taskID, stepIDs)
+	p := dbsqlc.StepReadinessParams{TaskID: taskID, StepIds: stepIDs}
+	rows, err := db.Query(ctx, dbsqlc.StepReadiness, p.TaskID, p.StepIds)
 	if err != nil {
 		return nil, err
 	}
@@ -262,13 +271,13 @@ func StepReadiness(ctx context.Context, db DBTX, taskID int64, stepIDs []int64) 
 
 // DependencyLevels runs calculate_dependency_levels.
 func DependencyLevels(ctx context.Context, db DBTX, taskID int64) ([]tt.DependencyLevel, error) {
-	rows, err := db.Query(ctx, sqlOf("DependencyLevels"), taskID)
+	rows, err := queries.DependencyLevels(ctx, db, taskID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tt.DependencyLevel, error) {
-		var l tt.DependencyLevel
-		err := r.Scan(&l.WorkflowStepID, &l.DependencyLevel)
-		return l, err
-	})
+	out := make([]tt.DependencyLevel, len(rows))
+	for i, r := range rows {
+		out[i] = tt.DependencyLevel{WorkflowStepID: r.WorkflowStepID, DependencyLevel: int(r.DependencyLevel)}
+	}
+	return out, nil
 }
