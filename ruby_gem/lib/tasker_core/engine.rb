@@ -118,8 +118,8 @@ module TaskerCore
     end
 
     def id_call(operation, function, id)
-      unless id.is_a?(Integer) && id.positive?
-        raise ValidationError, "#{operation}: task_id must be a positive Integer, got #{id.inspect}"
+      unless ::Kernel === id && Types::PositiveId.valid?(id)
+        raise ValidationError, "#{operation}: task_id must be an Integer within 1..#{(2**63) - 1}, got #{JSONEncoder.describe(id)}"
       end
 
       Native.call(function, id, timeout_ms)

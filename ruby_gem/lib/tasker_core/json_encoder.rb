@@ -70,7 +70,7 @@ module TaskerCore
         when ::Hash
           value.each do |k, v|
             unless k.is_a?(::String) || k.is_a?(::Symbol)
-              raise EncodingError, "#{path}: hash key #{k.inspect} (#{k.class}) is not a String or Symbol"
+              raise EncodingError, "#{path}: hash key #{describe(k)} is not a String or Symbol"
             end
 
             check_string!(k.to_s, "#{path} key #{k.to_s.inspect}")
@@ -82,10 +82,18 @@ module TaskerCore
         when ::Float
           raise EncodingError, "#{path}: #{value} is not a finite number and has no JSON form" unless value.finite?
         else
-          raise EncodingError, "#{path}: #{value.inspect[0, 80]} (#{value.class}) cannot be encoded as JSON; " \
+          raise EncodingError, "#{path}: #{describe(value)} cannot be encoded as JSON; " \
                                "return only Hash, Array, String, Integer, Float, true, false or nil"
         end
       end
+    end
+
+    # "value (Class)" for any object, a BasicObject (which has neither
+    # #inspect nor #class) included.
+    def describe(value)
+      return "#{value.inspect[0, 80]} (#{value.class})" if ::Kernel === value
+
+      "an instance of #{(class << value; self; end).superclass}"
     end
 
     def check_string!(value, path)

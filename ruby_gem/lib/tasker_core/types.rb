@@ -10,7 +10,9 @@ module TaskerCore
     include Dry.Types()
 
     IdentityStrategy = Strict::String.enum("strict", "caller_provided", "always_unique")
-    PositiveId = Strict::Integer.constrained(gt: 0)
+    # The library's ids are PostgreSQL bigints; priorities are ints.
+    PositiveId = Strict::Integer.constrained(gt: 0, lteq: (2**63) - 1)
+    Priority = Strict::Integer.constrained(gteq: -(2**31), lteq: (2**31) - 1)
     JSONObject = Strict::Hash
   end
 end

@@ -138,6 +138,53 @@ RSpec.describe "bad input" do
     end
   end
 
+  describe "values no Ruby call should crash on" do
+    let(:basic) { BasicObject.new }
+
+    it "names an id or priority out of the database's range" do
+      expect_nothing_written do
+        expect { TaskerCore::Engine.task_status(2**64) }
+          .to raise_error(TaskerCore::ValidationError, /task_status: task_id must be an Integer within 1\.\.9223372036854775807, got 18446744073709551616/)
+        expect { TaskerCore::Engine.cancel_task(task_id: 2**63) }.to raise_error(TaskerCore::ValidationError, /cancel_task: .*:task_id/)
+        expect { handler.initialize_task(context: {}, priority: 2**31) }
+          .to raise_error(TaskerCore::ValidationError, /initialize_task: .*:priority/)
+      end
+      expect(handler.initialize_task(context: {}, priority: -(2**31)).task_id).to be_positive
+    end
+
+    it "names a BasicObject wherever it is passed" do
+      expect_nothing_written do
+        expect { TaskerCore::Engine.initialize_task(basic) }
+          .to raise_error(TaskerCore::ValidationError, "initialize_task: expected a Hash, got an instance of BasicObject")
+        expect { TaskerCore::Engine.initialize_task(namespace: basic, name: "x", context: {}) }
+          .to raise_error(TaskerCore::ValidationError, /:namespace is an instance of BasicObject/)
+        expect { handler.initialize_task(context: { "x" => [basic] }) }
+          .to raise_error(TaskerCore::ValidationError, /\["x"\]\[0\]: an instance of BasicObject cannot be encoded as JSON/)
+        expect { TaskerCore::Engine.task_status(basic) }
+          .to raise_error(TaskerCore::ValidationError, /got an instance of BasicObject/)
+      end
+    end
+
+    it "refuses a template source that is not one text or one file" do
+      expect { TaskerCore::TaskHandler::Base.new(yaml: nil) }
+        .to raise_error(TaskerCore::ValidationError, /give exactly one of config_path: .* and yaml:/)
+      expect { TaskerCore::TaskHandler::Base.new(yaml: 5) }.to raise_error(TaskerCore::ValidationError, /yaml: must be a String, got 5/)
+      expect { TaskerCore::TaskHandler::Base.new(config_path: __dir__) }
+        .to raise_error(TaskerCore::ValidationError, /cannot read: Is a directory/)
+    end
+
+    it "refuses a YAML alias bomb at once" do
+      levels = ["a: &a [#{(['"x"'] * 9).join(',')}]"] +
+               (1..9).map { |i| "#{(97 + i).chr}: &#{(97 + i).chr} [#{(["*#{(96 + i).chr}"] * 9).join(',')}]" }
+      bomb = "name: x\nnamespace_name: y\nversion: 1.0.0\nstep_templates:\n  - name: s\n    handler_class: H\n" \
+             "    handler_config:\n#{levels.map { |l| "      #{l}\n" }.join}"
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      expect { TaskerCore::TaskHandler::Base.new(yaml: bomb, register: false) }
+        .to raise_error(TaskerCore::ValidationError, /expands to more than 100000 values/)
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5
+    end
+  end
+
   describe "steps" do
     it "fails a step whose results cannot be encoded, recording why and storing no results" do
       h = Workflows.handler("bad_result", { "only" => [] }, handler: "SpecHandlers::BadResult", retry_limit: 1)
@@ -154,7 +201,7 @@ RSpec.describe "bad input" do
     it "raises NotFoundError for an unknown step and ValidationError for a bad id" do
       expect { handle_one_step(999_999_999) }.to raise_error(TaskerCore::NotFoundError)
       expect { handle_one_step(-1) }.to raise_error(TaskerCore::ValidationError, /claim_one: .*:step_id/)
-      expect { TaskerCore::Engine.task_status("1") }.to raise_error(TaskerCore::ValidationError, /positive Integer/)
+      expect { TaskerCore::Engine.task_status("1") }.to raise_error(TaskerCore::ValidationError, /an Integer within 1\.\./)
     end
 
     it "rejects a stale claim token" do

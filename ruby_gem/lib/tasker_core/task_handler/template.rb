@@ -43,16 +43,53 @@ module TaskerCore
 
       # Parses and validates; returns the document with symbol keys.
       def load(path: nil, yaml: nil, source: nil)
-        source ||= path || "(inline template)"
-        text = yaml || File.read(path)
-        data = YAML.safe_load(text, aliases: true)
+        source ||= String === path ? path : "(inline template)"
+        data = YAML.safe_load(text_of(path, yaml, source), aliases: true)
         raise ValidationError, "template #{source}: expected a mapping at the top, got #{data.class}" unless data.is_a?(Hash)
 
+        check_expansion!(data, source)
         Types::FFIInputs.validate!("template #{source}", Document, data)
-      rescue Psych::SyntaxError, Psych::DisallowedClass => e
+      rescue Psych::SyntaxError, Psych::DisallowedClass, Psych::BadAlias => e
         raise ValidationError, "template #{source}: invalid YAML: #{e.message}"
-      rescue Errno::ENOENT, Errno::EACCES => e
+      rescue SystemCallError => e # ENOENT, EACCES, EISDIR, ...
         raise ValidationError, "template #{source}: cannot read: #{e.message}"
+      end
+
+      def text_of(path, yaml, source)
+        no_path = NilClass === path
+        if no_path == (NilClass === yaml)
+          raise ValidationError, "template: give exactly one of config_path: (a file) and yaml: (a String)"
+        end
+        if no_path
+          return yaml if String === yaml
+        elsif String === path || (::Kernel === path && path.respond_to?(:to_path))
+          return File.read(path)
+        end
+        raise ValidationError, "template #{no_path ? '(inline template)' : source}: " \
+                               "#{no_path ? 'yaml: must be a String' : 'config_path: must be a path String'}, " \
+                               "got #{JSONEncoder.describe(no_path ? yaml : path)}"
+      end
+
+      # Most values a template may expand to. YAML aliases share one parsed
+      # object, so a few lines can stand for billions of values (an "alias
+      # bomb") that validating or encoding would walk: the walk stops here.
+      MAX_VALUES = 100_000
+
+      def check_expansion!(data, source)
+        seen = 0
+        stack = [data]
+        until stack.empty?
+          value = stack.pop
+          seen += 1
+          if seen > MAX_VALUES
+            raise ValidationError, "template #{source}: expands to more than #{MAX_VALUES} values " \
+                                   "(YAML aliases that repeat one another?)"
+          end
+          case value
+          when Hash then value.each_value { |v| stack.push(v) }
+          when Array then stack.concat(value)
+          end
+        end
       end
 
       # The TemplateSpec Hash for tasker_template_register.

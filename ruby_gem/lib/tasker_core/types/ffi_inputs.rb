@@ -23,7 +23,7 @@ module TaskerCore
         source_system?: S::String,
         reason?: S::String,
         tags?: S::Array.of(S::String),
-        priority?: S::Integer,
+        priority?: Types::Priority,
         idempotency_key?: S::String,
         identity_strategy?: Types::IdentityStrategy
       )
@@ -101,14 +101,28 @@ module TaskerCore
 
       # Returns the validated, symbol-keyed hash; raises ValidationError.
       def self.validate!(operation, type, input)
-        unless input.is_a?(::Hash)
-          raise ValidationError.new("#{operation}: expected a Hash, got #{input.class}",
+        unless ::Hash === input
+          got = ::Kernel === input ? input.class : JSONEncoder.describe(input)
+          raise ValidationError.new("#{operation}: expected a Hash, got #{got}",
                                     details: { "operation" => operation.to_s })
+        end
+        # dry-types calls #is_a? on every value it checks, which a
+        # BasicObject lacks: name the field instead of a NoMethodError.
+        input.each do |key, value|
+          next if ::Kernel === value
+
+          raise ValidationError.new("#{operation}: #{key.inspect} is #{JSONEncoder.describe(value)}, not a value",
+                                    details: { "operation" => operation.to_s, "field" => key.to_s })
         end
         type.call(input)
       rescue Dry::Types::CoercionError, Dry::Types::ConstraintError, Dry::Types::SchemaError,
              Dry::Types::MissingKeyError, Dry::Types::UnknownKeysError => e
         raise ValidationError.new("#{operation}: #{e.message}", details: { "operation" => operation.to_s })
+      rescue NoMethodError => e
+        raise if ::Kernel === e.receiver
+
+        raise ValidationError.new("#{operation}: a nested value is #{JSONEncoder.describe(e.receiver)}, not a value",
+                                  details: { "operation" => operation.to_s })
       end
     end
   end
