@@ -21,17 +21,15 @@ module TaskerCore
       load File.expand_path("tasks/tasker_core.rake", __dir__)
     end
 
-    # DATABASE_URL, else the primary database of config/database.yml as a URL.
+    # DATABASE_URL, else the primary database of config/database.yml as a URL
+    # (DatabaseURL: escaped, sockets and sslmode kept).
     def self.database_url(app)
       return ENV["DATABASE_URL"] if ENV["DATABASE_URL"] && !ENV["DATABASE_URL"].empty?
 
       db = app.config.database_configuration[Rails.env.to_s] rescue nil # rubocop:disable Style/RescueModifier
       db = db["primary"] if db.is_a?(Hash) && db["primary"].is_a?(Hash)
       return nil unless db.is_a?(Hash)
-      return db["url"] if db["url"]
-
-      user = db["username"] ? "#{db['username']}#{db['password'] ? ":#{db['password']}" : ''}@" : ""
-      "postgres://#{user}#{db['host'] || 'localhost'}:#{db['port'] || 5432}/#{db['database']}"
+      DatabaseURL.from_config(db)
     end
   end
 end
