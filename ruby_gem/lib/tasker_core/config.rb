@@ -9,7 +9,7 @@ module TaskerCore
   # changing them afterwards has no effect until TaskerCore.shutdown.
   class Config
     DEFAULTS = {
-      database_url: nil,            # (engine) PostgreSQL URL; else ENV["TASKER_DATABASE_URL"], else ENV["DATABASE_URL"]
+      database_url: nil,            # (engine) PostgreSQL URL; else ENV["TASKER_DATABASE_URL"], else ENV["DATABASE_URL"], else ./config/database.yml
       pool_size: 10,                # (engine) connections in this process's pool: size it to your thread count
       gomaxprocs: nil,              # (engine) Go threads; nil leaves Go's default
       memory_limit_bytes: nil,      # (engine) soft cap on the Go heap
@@ -55,7 +55,7 @@ module TaskerCore
     end
 
     def resolved_database_url
-      database_url || ENV["TASKER_DATABASE_URL"] || ENV.fetch("DATABASE_URL", nil)
+      database_url || ENV["TASKER_DATABASE_URL"] || ENV.fetch("DATABASE_URL", nil) || DatabaseURL.from_database_yml
     end
 
     def logger
@@ -72,7 +72,7 @@ module TaskerCore
       if url.nil? || url.empty?
         raise NotInitializedError.new(
           "no database URL: set TaskerCore.configure { |c| c.database_url = \"postgres://...\" } " \
-          "or ENV[\"DATABASE_URL\"] (read when the process started)", code: "not_initialized"
+          "or ENV[\"DATABASE_URL\"] (read when the process started), or run in an app with config/database.yml", code: "not_initialized"
         )
       end
       ENGINE_KEYS.each_with_object({}) { |k, h| h[k] = @values[k] unless @values[k].nil? }.merge(database_url: url)

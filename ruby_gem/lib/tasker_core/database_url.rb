@@ -18,6 +18,24 @@ module TaskerCore
 
     module_function
 
+    # The URL of config/database.yml (ERB evaluated) for RAILS_ENV (else
+    # RACK_ENV, else development), its primary entry in a multi-database
+    # file; nil without the file or the entry. What the CLI uses in an app
+    # directory when no URL is set.
+    def from_database_yml(path = File.join(Dir.pwd, "config", "database.yml"),
+                          env: ENV["RAILS_ENV"] || ENV["RACK_ENV"] || "development")
+      return nil unless File.file?(path)
+
+      require "erb"
+      require "yaml"
+      doc = YAML.safe_load(ERB.new(File.read(path)).result, aliases: true)
+      entry = doc.is_a?(Hash) ? doc[env] : nil
+      entry = entry["primary"] if entry.is_a?(Hash) && entry["primary"].is_a?(Hash)
+      entry.is_a?(Hash) ? from_config(entry) : nil
+    rescue StandardError, SyntaxError => e
+      raise ValidationError, "#{path}: cannot read the #{env} database: #{e.message}"
+    end
+
     # The URL of +config+ (a Hash with String or Symbol keys); its "url" when
     # it has one.
     def from_config(config)

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "tmpdir"
+
 RSpec.describe TaskerCore::DatabaseURL do
   it "escapes what a URL cannot hold and keeps the options libpq would use" do
     url = described_class.from_config(username: "app user", password: "p@ss:w/rd?&% é", host: "db.internal", port: 6432,
@@ -29,5 +31,30 @@ RSpec.describe TaskerCore::DatabaseURL do
     RUBY
     expect(status).to be_success, out
     expect(out).to include("connected")
+  end
+
+  it "lets the CLI find the database of config/database.yml (ERB, RAILS_ENV, primary) in an app directory" do
+    uri = URI.parse(SpecDatabase.url)
+    task_id = Workflows.handler(:linear).initialize_task(context: { "cli" => "database.yml" }).task_id
+    Dir.mktmpdir do |dir|
+      FileUtils.mkdir_p(File.join(dir, "config"))
+      File.write(File.join(dir, "config", "database.yml"), <<~YAML)
+        staging:
+          primary:
+            adapter: postgresql
+            host: <%= "#{uri.host}" %>
+            port: #{uri.port}
+            username: #{uri.user}
+            password: "p@ss:w/rd"
+            database: #{uri.path.delete_prefix('/')}
+      YAML
+      out, status = Subprocess.ruby(<<~RUBY, env: { "DATABASE_URL" => nil, "TASKER_DATABASE_URL" => nil, "RAILS_ENV" => "staging" })
+        Dir.chdir(#{dir.inspect})
+        ARGV.replace(["status", "#{task_id}"])
+        load #{File.expand_path('../../exe/tasker-core', __dir__).inspect}
+      RUBY
+      expect(status).to be_success, out
+      expect(out).to include("linear_wf")
+    end
   end
 end
