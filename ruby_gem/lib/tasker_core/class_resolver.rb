@@ -8,12 +8,18 @@ module TaskerCore
 
     module_function
 
+    # The segments of a class name; raises NameError for anything else
+    # (no constant is looked up).
+    def check_name!(name)
+      segments = name.to_s.delete_prefix("::").split("::")
+      return segments unless segments.empty? || !segments.all? { |s| SEGMENT.match?(s) }
+
+      raise NameError, "is not a class name (expected e.g. \"Billing::ChargeCard\", got #{name.inspect})"
+    end
+
     # Returns the constant, or raises NameError with a readable message.
     def resolve(name)
-      segments = name.to_s.delete_prefix("::").split("::")
-      if segments.empty? || !segments.all? { |s| SEGMENT.match?(s) }
-        raise NameError, "#{name.inspect} is not a class name (expected e.g. \"Billing::ChargeCard\")"
-      end
+      segments = check_name!(name)
 
       segments.reduce(Object) do |scope, segment|
         unless scope.is_a?(Module) && scope.const_defined?(segment, scope.equal?(Object))

@@ -41,6 +41,7 @@ module TaskerCore
     # nothing.
     def start
       OrchestrationManager.instance.flush_pending!
+      OrchestrationManager.instance.validate_handlers!
       @dispatcher = Dispatcher.start(dispatcher_config)
       @manager = Manager.new(dispatcher: @dispatcher, count: @threads, logger: @logger, on_fatal: method(:fatal!)).start
       @watchdog = Watchdog.new(manager: @manager, timeout_grace: @timeout_grace, logger: @logger).start

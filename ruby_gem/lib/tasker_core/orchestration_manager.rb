@@ -32,6 +32,14 @@ module TaskerCore
       handler
     end
 
+    # Forgets a handler in this process (its template stays in the engine).
+    def unregister(handler)
+      @monitor.synchronize do
+        @pending.delete(handler)
+        @handlers.delete(key(handler.namespace, handler.name, handler.version))
+      end
+    end
+
     # Registers queued templates with the engine (blocks). Called by
     # Engine.initialize_task and Worker before work starts.
     def flush_pending!
@@ -78,6 +86,19 @@ module TaskerCore
 
     def handlers
       @handlers.values
+    end
+
+    # Resolves every registered step handler class (a worker does this at
+    # boot, so a missing class stops it before it claims anything); raises
+    # the first ValidationError.
+    def validate_handlers!
+      handlers.each(&:validate_handlers!)
+    end
+
+    # Drops every handler instance so changed classes are looked up again
+    # (Rails' reloader, in development).
+    def reset_step_handlers!
+      handlers.each(&:reset_step_handlers!)
     end
 
     # Forgets every handler (tests).

@@ -17,6 +17,12 @@ module TaskerCore
       TaskerCore.config.database_url = TaskerCore::Railtie.database_url(app)
     end
 
+    # Step handler classes are looked up on first use; after a reload
+    # (development) they are looked up again.
+    config.to_prepare do
+      TaskerCore::OrchestrationManager.instance.reset_step_handlers!
+    end
+
     rake_tasks do
       load File.expand_path("tasks/tasker_core.rake", __dir__)
     end

@@ -115,14 +115,20 @@ RSpec.describe "bad input" do
       expect { template(yaml.sub("handler_class:", "handler_klass:")) }.to raise_error(TaskerCore::ValidationError, /handler/)
     end
 
-    it "names an unknown handler class and its step, before anything registers" do
+    it "names an unknown handler class and its step when it is first needed, and at worker boot" do
       yaml = Workflows.yaml("unknown_handler", { "a" => [] }, handler: "Nope::Missing")
-      expect_nothing_written do
-        expect { TaskerCore::TaskHandler::Base.new(yaml: yaml) }
-          .to raise_error(TaskerCore::ValidationError,
-                          /step_templates\[0\] \(a\): handler_class Nope::Missing is not defined/)
+      handler = TaskerCore::TaskHandler::Base.new(yaml: yaml, register: false)
+      error = /step_templates\[0\] \(a\): handler_class Nope::Missing is not defined/
+      expect { handler.validate_handlers! }.to raise_error(TaskerCore::ValidationError, error)
+      expect { handler.get_step_handler_from_name("a") }.to raise_error(TaskerCore::ValidationError, error)
+      TaskerCore::OrchestrationManager.instance.register(handler)
+      begin
+        expect_nothing_written do
+          expect { TaskerCore::Worker.new(namespaces: ["spec"], threads: 1).start }.to raise_error(TaskerCore::ValidationError, error)
+        end
+      ensure
+        TaskerCore::OrchestrationManager.instance.unregister(handler)
       end
-      expect(TaskerCore::OrchestrationManager.instance.list).not_to include(a_string_including("unknown_handler"))
       expect { template(Workflows.yaml("evil", { "a" => [] }, handler: "system('true')")) }
         .to raise_error(TaskerCore::ValidationError, /is not a class name/)
     end

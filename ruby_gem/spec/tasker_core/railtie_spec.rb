@@ -31,4 +31,51 @@ RSpec.describe "TaskerCore::Railtie" do
                              '["tasker_core:migrate", "tasker_core:worker"]', "tasker_core schema at version")
     end
   end
+
+  it "registers templates from an initializer before app/ is loadable, resolving handlers through Zeitwerk" do
+    Dir.mktmpdir do |dir|
+      FileUtils.mkdir_p(File.join(dir, "config", "initializers"))
+      FileUtils.mkdir_p(File.join(dir, "app", "handlers", "onboarding"))
+      File.write(File.join(dir, "app", "handlers", "onboarding", "create_account_handler.rb"), <<~HANDLER)
+        module Onboarding
+          class CreateAccountHandler < TaskerCore::StepHandler::Base
+            def process(_task, _sequence, _step) = { "account" => 1 }
+          end
+        end
+      HANDLER
+      File.write(File.join(dir, "config", "initializers", "tasker.rb"), <<~INIT)
+        TaskerCore::TaskHandler::Base.new(yaml: {
+          "name" => "onboarding", "namespace_name" => "rails_spec", "version" => "1.0.0",
+          "step_templates" => [{ "name" => "create_account", "handler_class" => "Onboarding::CreateAccountHandler" }]
+        }.to_yaml)
+      INIT
+      out, status = Subprocess.ruby(<<~RUBY, env: { "DATABASE_URL" => SpecDatabase.url })
+        require "rails"
+        require "tasker_core"
+        class SpecApp < Rails::Application
+          config.load_defaults 6.1
+          config.root = #{dir.inspect}
+          config.eager_load = false
+          config.logger = Logger.new(nil)
+        end
+        Rails.env = "test"
+        SpecApp.initialize!
+        puts "zeitwerk=\#{Rails.autoloaders.zeitwerk_enabled?} loaded_at_boot=\#{Object.const_defined?(:Onboarding, false)}"
+        TaskerCore::OrchestrationManager.instance.validate_handlers!
+        handler = TaskerCore::OrchestrationManager.instance.handler_for("rails_spec", "onboarding", "1.0.0")
+        first = handler.get_step_handler_from_name("create_account")
+        puts "resolved=\#{first.class} result=\#{first.process(nil, nil, nil)["account"]}"
+        # Development: the code changes and the reloader runs; the next use
+        # looks the class up again.
+        path = #{File.join(dir, "app", "handlers", "onboarding", "create_account_handler.rb").inspect}
+        File.write(path, File.read(path).sub('"account" => 1', '"account" => 2'))
+        Rails.application.reloader.reload!
+        again = handler.get_step_handler_from_name("create_account")
+        puts "reloaded=\#{!again.equal?(first)} result=\#{again.process(nil, nil, nil)["account"]}"
+      RUBY
+      expect(status).to be_success, out
+      expect(out).to include("zeitwerk=true", "resolved=Onboarding::CreateAccountHandler result=1",
+                             "reloaded=true result=2")
+    end
+  end
 end

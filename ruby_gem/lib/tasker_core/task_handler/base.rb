@@ -22,7 +22,10 @@ module TaskerCore
         @namespace = @spec[:namespace]
         @name = @spec[:name]
         @version = @spec[:version]
-        @step_handlers = build_step_handlers.freeze
+        @step_templates = @template[:step_templates].each_with_index.to_h { |st, i| [st[:name], [st, i]] }.freeze
+        @step_templates.each_value { |st, i| check_class_name!(st, i) }
+        @step_handlers = {}.freeze
+        @step_handlers_lock = Mutex.new
         @registered = false
         OrchestrationManager.instance.register(self) if register
       end
@@ -79,28 +82,56 @@ module TaskerCore
         Engine.execution_context(task_id)
       end
 
-      # Runs the pre-instantiated handler of step.name and returns its results.
+      # Runs the handler of step.name and returns its results.
       def process_step_with_handler(task, sequence, step)
         get_step_handler_from_name(step.name).process(task, sequence, step)
       end
 
-      # The handler instance for a step name; raises NotFoundError.
+      # The handler instance for a step name, made on first use: its class is
+      # looked up then (through Rails' autoloader in an app), not when the
+      # template is defined, so templates can be registered from an
+      # initializer before app/ is loadable. Raises NotFoundError for an
+      # unknown step, ValidationError for a class that is not defined or has
+      # no #process.
       def get_step_handler_from_name(step_name)
-        @step_handlers.fetch(step_name.to_s) do
-          raise NotFoundError, "#{key} has no step #{step_name.to_s.inspect}; steps: #{@step_handlers.keys.join(', ')}"
+        name = step_name.to_s
+        @step_handlers[name] || @step_handlers_lock.synchronize do
+          @step_handlers[name] || begin
+            st, i = @step_templates.fetch(name) do
+              raise NotFoundError, "#{key} has no step #{name.inspect}; steps: #{@step_templates.keys.join(', ')}"
+            end
+            handler = instantiate(st, i)
+            @step_handlers = @step_handlers.merge(name => handler).freeze
+            handler
+          end
         end
       end
 
+      # Resolves every step's handler class now (a worker does this when it
+      # starts), raising the ValidationError of the first that fails.
+      def validate_handlers!
+        @step_templates.each_key { |name| get_step_handler_from_name(name) }
+        self
+      end
+
+      # Forgets the handler instances, so the next use looks their classes up
+      # again (Rails' reloader calls this: code changed in development).
+      def reset_step_handlers!
+        @step_handlers_lock.synchronize { @step_handlers = {}.freeze }
+      end
+
       def inspect
-        "#<#{self.class} #{key} steps=#{@step_handlers.keys.inspect}>"
+        "#<#{self.class} #{key} steps=#{@step_templates.keys.inspect}>"
       end
 
       private
 
-      def build_step_handlers
-        @template[:step_templates].each_with_index.to_h do |st, i|
-          [st[:name], instantiate(st, i)]
-        end
+      def check_class_name!(step_template, index)
+        ClassResolver.check_name!(step_template[:handler_class])
+      rescue NameError => e
+        raise ValidationError.new("template #{key}: step_templates[#{index}] (#{step_template[:name]}): " \
+                                  "handler_class #{step_template[:handler_class]} #{e.message}",
+                                  details: { "step" => step_template[:name], "handler_class" => step_template[:handler_class] })
       end
 
       def instantiate(step_template, index)
