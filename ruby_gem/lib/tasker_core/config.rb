@@ -26,7 +26,9 @@ module TaskerCore
       worker_step_timeout: 300,     # seconds a step may run when its template sets no timeout_seconds
       worker_poll_interval: 1.0,    # seconds between claims while processors wait and no NOTIFY arrives
       worker_timeout_grace: 5,      # seconds a timed-out handler gets to unwind before its thread is abandoned
-      template_paths: []            # YAML templates the CLI worker registers
+      template_paths: [],           # YAML templates the CLI worker registers
+      step_wrapper: nil             # an object whose #wrap { } runs around each handler: Rails.application.executor
+                                    # (the reloader in development) in a Rails app, set by the Railtie
     }.freeze
 
     ENGINE_KEYS = %i[database_url pool_size gomaxprocs memory_limit_bytes log_level default_timeout_ms

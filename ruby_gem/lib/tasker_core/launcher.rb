@@ -42,6 +42,7 @@ module TaskerCore
     def start
       OrchestrationManager.instance.flush_pending!
       OrchestrationManager.instance.validate_handlers!
+      warn_about_pool
       @dispatcher = Dispatcher.start(dispatcher_config)
       @manager = Manager.new(dispatcher: @dispatcher, count: @threads, logger: @logger, on_fatal: method(:fatal!)).start
       @watchdog = Watchdog.new(manager: @manager, timeout_grace: @timeout_grace, logger: @logger).start
@@ -49,6 +50,22 @@ module TaskerCore
                    "#{@namespaces.empty? ? 'all' : @namespaces.join(', ')}")
       self
     end
+
+    # Handlers that use Active Record each hold a connection while they
+    # run: more processors than the pool has connections wait for one
+    # (ActiveRecord::ConnectionTimeoutError).
+    def warn_about_pool
+      return unless defined?(::ActiveRecord::Base) && ::ActiveRecord::Base.respond_to?(:connection_db_config)
+
+      pool = ::ActiveRecord::Base.connection_db_config&.pool
+      return unless pool && pool < @threads
+
+      @logger.warn("tasker_core: worker #{@worker_id} runs #{@threads} processors but the Active Record pool has " \
+                   "#{pool} connections: set pool: #{@threads} (or more) in config/database.yml")
+    rescue StandardError => e
+      @logger.debug("tasker_core: could not read the Active Record pool size: #{e.message}")
+    end
+    private :warn_about_pool
 
     # Stops taking steps: the dispatcher claims nothing more and gives back
     # what it claimed for no one; running handlers finish and report. Never

@@ -17,6 +17,14 @@ module TaskerCore
       TaskerCore.config.database_url = TaskerCore::Railtie.database_url(app)
     end
 
+    # Each step runs inside the app's executor, as a request does: Active
+    # Record connections go back to the pool, the query cache and
+    # CurrentAttributes are reset. In development the reloader, so changed
+    # code is picked up between steps.
+    config.after_initialize do |app|
+      TaskerCore.config.step_wrapper ||= app.config.cache_classes ? app.executor : app.reloader
+    end
+
     # Step handler classes are looked up on first use; after a reload
     # (development) they are looked up again.
     config.to_prepare do

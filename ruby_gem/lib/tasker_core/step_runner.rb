@@ -58,7 +58,14 @@ module TaskerCore
 
     private
 
+    # Inside the configured step_wrapper (Rails' executor: connections back
+    # to the pool, query cache and CurrentAttributes reset after each step).
     def execute(claimed)
+      wrapper = TaskerCore.config.step_wrapper
+      wrapper ? wrapper.wrap { run_handler(claimed) } : run_handler(claimed)
+    end
+
+    def run_handler(claimed)
       handler = @manager.handler_for(claimed.namespace, claimed.task_name, claimed.task_version)
       task = Execution::Task.new(id: claimed.task_id, context: claimed.task_context, namespace: claimed.namespace,
                                  name: claimed.task_name, version: claimed.task_version)

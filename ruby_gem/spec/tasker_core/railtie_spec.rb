@@ -78,4 +78,48 @@ RSpec.describe "TaskerCore::Railtie" do
                              "reloaded=true result=2")
     end
   end
+
+  it "runs each step inside the app's executor: CurrentAttributes do not leak from one step to the next" do
+    Dir.mktmpdir do |dir|
+      out, status = Subprocess.ruby(<<~RUBY, timeout: 60, env: { "DATABASE_URL" => SpecDatabase.url })
+        require "rails"
+        require "tasker_core"
+        class SpecApp < Rails::Application
+          config.load_defaults 6.1
+          config.root = #{dir.inspect}
+          config.eager_load = false
+          config.cache_classes = true
+          config.logger = Logger.new(nil)
+        end
+        Rails.env = "test"
+        SpecApp.initialize!
+        class Current < ActiveSupport::CurrentAttributes
+          attribute :user
+        end
+        $runs = 0
+        Rails.application.executor.to_run { $runs += 1 }
+        class LeakyHandler < TaskerCore::StepHandler::Base
+          def process(_task, _sequence, _step)
+            seen = Current.user
+            Current.user = "left over"
+            { "seen" => seen }
+          end
+        end
+        handler = TaskerCore::TaskHandler::Base.new(yaml: {
+          "name" => "leaky", "namespace_name" => "executor_spec", "version" => "1.0.0",
+          "step_templates" => [{ "name" => "only", "handler_class" => "LeakyHandler" }]
+        }.to_yaml)
+        ids = Array.new(3) { |i| handler.initialize_task(context: { "i" => i, "run" => Process.pid }).task_id }
+        worker = TaskerCore::Worker.new(namespaces: ["executor_spec"], threads: 1, poll_interval: 0.05).start
+        deadline = Time.now + 30
+        sleep 0.05 until ids.all? { |id| TaskerCore::Engine.task_status(id).status == "complete" } || Time.now > deadline
+        worker.stop(deadline: 5)
+        seen = ids.map { |id| TaskerCore::Engine.task_status(id).step("only").results["seen"].inspect }
+        puts "wrapper=\#{TaskerCore.config.step_wrapper == Rails.application.executor} runs=\#{$runs >= 3} seen=\#{seen.join(",")}"
+      RUBY
+      expect(status).to be_success, out
+      expect(out).to include("wrapper=true runs=true seen=nil,nil,nil")
+    end
+  end
 end
+
