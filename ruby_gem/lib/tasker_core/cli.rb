@@ -67,7 +67,10 @@ module TaskerCore
       OptionParser.new do |o|
         o.on("-r", "--require FILE", "Ruby file defining your step handlers") { |f| require File.expand_path(f) }
         o.on("-t", "--template FILE", "task template YAML (repeatable)") { |f| opts[:templates] << f }
-        o.on("-n", "--namespace NAME", "claim only this namespace (repeatable)") { |n| opts[:namespaces] << n }
+        o.on("-n", "--namespace NAME", "claim only this namespace (repeatable; default: the registered handlers')") do |n|
+          opts[:namespaces] << n
+        end
+        o.on("--all-namespaces", "claim steps of every namespace, handlers or not") { opts[:all] = true }
         o.on("--threads N", Integer, "processor threads") { |n| opts[:threads] = n }
         o.on("--lease-ms N", Integer, "claim lease in ms") { |n| opts[:lease_ms] = n }
         o.on("--step-timeout SECONDS", Float, "timeout of steps whose template sets none") { |n| opts[:step_timeout] = n }
@@ -77,6 +80,7 @@ module TaskerCore
       end.parse!(argv)
       (opts.delete(:templates) + TaskerCore.config.template_paths).each { |t| TaskerCore.register_template(t) }
       opts.delete(:namespaces) if opts[:namespaces].empty?
+      opts[:namespaces] = :all if opts.delete(:all)
       [opts, deadline]
     end
 

@@ -21,7 +21,7 @@ module TaskerCore
       call_timeout_ms: 0,           # per-call timeout passed to every export; 0 = the engine's default
       logger: nil,                  # a Logger; nil logs warnings to $stderr
       worker_threads: 2,            # TaskerCore::Worker defaults: processor threads
-      worker_namespaces: [],        # [] = every namespace
+      worker_namespaces: [],        # [] = the namespaces of the registered task handlers; :all = every namespace
       worker_lease_ms: 30_000,      # claim lease; the library extends running steps' leases every third of it
       worker_step_timeout: 300,     # seconds a step may run when its template sets no timeout_seconds
       worker_poll_interval: 1.0,    # seconds between claims while processors wait and no NOTIFY arrives

@@ -42,14 +42,28 @@ module TaskerCore
     def start
       OrchestrationManager.instance.flush_pending!
       OrchestrationManager.instance.validate_handlers!
+      @namespaces = claimed_namespaces
       warn_about_pool
       @dispatcher = Dispatcher.start(dispatcher_config)
       @manager = Manager.new(dispatcher: @dispatcher, count: @threads, logger: @logger, on_fatal: method(:fatal!)).start
       @watchdog = Watchdog.new(manager: @manager, timeout_grace: @timeout_grace, logger: @logger).start
       @logger.info("tasker_core: worker #{@worker_id} started: #{@threads} processors, namespaces: " \
-                   "#{@namespaces.empty? ? 'all' : @namespaces.join(', ')}")
+                   "#{@namespaces == :all ? 'all' : @namespaces.join(', ')}")
       self
     end
+
+    # The namespaces to claim: as given, or those of the registered task
+    # handlers (a worker with no handlers has nothing to run).
+    def claimed_namespaces
+      return @namespaces if @namespaces == :all || !@namespaces.empty?
+
+      registered = OrchestrationManager.instance.handlers.map(&:namespace).uniq.sort
+      return registered unless registered.empty?
+
+      raise ValidationError, "worker #{@worker_id}: no task handlers are registered, so it could run no step; " \
+                             "register templates first, or pass namespaces: :all to claim every namespace"
+    end
+    private :claimed_namespaces
 
     # Handlers that use Active Record each hold a connection while they
     # run: more processors than the pool has connections wait for one
@@ -136,7 +150,7 @@ module TaskerCore
     def dispatcher_config
       config = { worker_id: @worker_id, lease_ms: @lease_ms, default_step_timeout_ms: (@step_timeout * 1000).round,
                  fetch_poll_interval_ms: [(@poll_interval * 1000).round, 1].max }
-      config[:namespaces] = @namespaces unless @namespaces.empty?
+      config[:namespaces] = @namespaces unless @namespaces == :all
       config
     end
 

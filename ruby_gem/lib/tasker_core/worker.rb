@@ -28,7 +28,7 @@ module TaskerCore
                    timeout_grace: nil, worker_id: nil, logger: TaskerCore.logger, batch_size: nil)
       cfg = TaskerCore.config
       @logger = logger
-      @namespaces = Array(namespaces || cfg.worker_namespaces).map(&:to_s)
+      @namespaces = worker_namespaces(namespaces.nil? ? cfg.worker_namespaces : namespaces)
       @threads = check_int(:threads, threads || cfg.worker_threads, 1..256)
       @lease_ms = check_int(:lease_ms, lease_ms || cfg.worker_lease_ms, 100..86_400_000)
       @poll_interval = check_seconds(:poll_interval, poll_interval || cfg.worker_poll_interval)
@@ -87,6 +87,15 @@ module TaskerCore
     end
 
     private
+
+    # :all (or "all" alone) claims every namespace; [] the namespaces of
+    # the task handlers registered when the worker starts (the Launcher
+    # resolves them), so a worker never claims steps it has no handler for.
+    def worker_namespaces(value)
+      return :all if value == :all || value == "all" || value == [:all] || value == ["all"]
+
+      Array(value).map(&:to_s)
+    end
 
     def deprecated_batch_size(value)
       check_int(:batch_size, value, 1..1000)

@@ -19,6 +19,35 @@ RSpec.describe TaskerCore::Worker do
     expect { described_class.new(timeout_grace: "5") }.to raise_error(ArgumentError, /timeout_grace/)
   end
 
+  it "claims only the namespaces of its registered handlers unless told :all" do
+    foreign = TaskerCore::TaskHandler::Base.new(yaml: Workflows.yaml("foreign_wf", { "only" => [] }, namespace: "foreign_ns"),
+                                                 register: false)
+    TaskerCore::Engine.register_template(foreign.spec)
+    foreign_id = TaskerCore::Engine.initialize_task(namespace: "foreign_ns", name: "foreign_wf", context: {}).task_id
+    ours = Workflows.handler(:linear, namespace: "spec_default_ns", suffix: "default_ns").initialize_task(context: {}).task_id
+    worker = described_class.new(threads: 2, poll_interval: 0.05).start
+    begin
+      expect(wait_until { TaskerCore::Engine.task_status(ours).finished? }).to be(true)
+    ensure
+      worker.stop(deadline: 10)
+    end
+    expect(TaskerCore::Engine.task_status(ours).status).to eq("complete")
+    expect(steps_of(foreign_id)).to eq("only" => ["pending", 0]) # never claimed: no attempt spent
+
+    out, status = Subprocess.ruby(<<~RUBY)
+      require "tasker_core"
+      TaskerCore.configure { |c| c.database_url = ENV.fetch("TASKER_SPEC_DATABASE_URL"); c.logger = Logger.new(nil) }
+      begin
+        TaskerCore::Worker.new(threads: 1).start
+      rescue TaskerCore::ValidationError => e
+        puts e.message
+      end
+      puts "all=\#{TaskerCore::Worker.new(namespaces: :all).namespaces.inspect}"
+    RUBY
+    expect(status).to be_success, out
+    expect(out).to include("no task handlers are registered", "pass namespaces: :all", "all=:all")
+  end
+
   it "runs many tasks to completion on named threads, retrying failures" do
     handler = Workflows.handler(:diamond, namespace: "spec_worker")
     ids = Array.new(8) do |i|

@@ -7,7 +7,7 @@ namespace :tasker_core do
     puts "tasker_core schema at version #{result['current_version']}"
   end
 
-  desc "Run a tasker_core worker (THREADS, NAMESPACES=a,b, DEADLINE) until TERM/INT"
+  desc "Run a tasker_core worker (THREADS, NAMESPACES=a,b or all; default the registered handlers', DEADLINE) until TERM/INT"
   task worker: :environment do
     Rails.application.eager_load!
     opts = {}
