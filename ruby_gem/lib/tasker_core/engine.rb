@@ -27,7 +27,9 @@ module TaskerCore
     # NotFoundError (unknown template), DuplicateTaskError.
     def initialize_task(request)
       OrchestrationManager.instance.flush_pending!
-      Out::InitializeResult.from_h(json_call(:initialize_task, :tasker_task_initialize, In::TaskRequest, request))
+      result = Out::InitializeResult.from_h(json_call(:initialize_task, :tasker_task_initialize, In::TaskRequest, request))
+      publish_initialized(request, result)
+      result
     end
 
     # Leases up to params[:limit] ready steps; returns [ClaimedStep].
@@ -83,15 +85,31 @@ module TaskerCore
     end
 
     def resolve_step(params)
-      json_call(:resolve_step, :tasker_step_resolve, In::ResolveStep, params)
+      result = json_call(:resolve_step, :tasker_step_resolve, In::ResolveStep, params)
+      Events.publish("step.resolved_manually", task_id: result["task_id"], step_id: result["workflow_step_id"],
+                                               step_name: result["step_name"], task_status: result["task_status"],
+                                               reason: reason_of(params))
+      Events.publish("task.completed", task_id: result["task_id"]) if result["task_status"] == "complete"
+      result
     end
 
     def cancel_task(params)
-      Out::TaskHandleResult.from_h(json_call(:cancel_task, :tasker_task_cancel, In::TaskAction, params))
+      status = Out::TaskHandleResult.from_h(json_call(:cancel_task, :tasker_task_cancel, In::TaskAction, params))
+      reason = reason_of(params)
+      Events.publish("task.cancelled", task_id: status.task_id, reason: reason)
+      if Events.listening?("step.cancelled")
+        status.steps.select { |s| s.status == "cancelled" }.each do |s|
+          Events.publish("step.cancelled", task_id: status.task_id, step_id: s.workflow_step_id, step_name: s.name,
+                                           reason: reason)
+        end
+      end
+      status
     end
 
     def retry_task(params)
-      Out::TaskHandleResult.from_h(json_call(:retry_task, :tasker_task_retry, In::TaskAction, params))
+      status = Out::TaskHandleResult.from_h(json_call(:retry_task, :tasker_task_retry, In::TaskAction, params))
+      Events.publish("task.retry_requested", task_id: status.task_id, reason: reason_of(params))
+      status
     end
 
     def task_status(task_id)
@@ -110,6 +128,21 @@ module TaskerCore
     def dependency_levels(task_id)
       id_call(:dependency_levels, :tasker_dependency_levels, task_id).fetch("levels")
         .to_h { |l| [l["workflow_step_id"], l["dependency_level"]] }
+    end
+
+    def publish_initialized(request, result)
+      req = request.to_h.transform_keys(&:to_sym)
+      Events.publish("task.initialize_requested", task_id: result.task_id, namespace: req[:namespace], name: req[:name],
+                                                  version: req[:version], step_count: result.step_count)
+      return unless Events.listening?("step.initialize_requested")
+
+      result.step_mapping.each do |step_name, step_id|
+        Events.publish("step.initialize_requested", task_id: result.task_id, step_id: step_id, step_name: step_name)
+      end
+    end
+
+    def reason_of(params)
+      params.to_h.transform_keys(&:to_sym)[:reason]
     end
 
     def json_call(operation, function, type, input, timeout_ms: nil)

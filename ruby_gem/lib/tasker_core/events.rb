@@ -6,9 +6,12 @@ module TaskerCore
   # loaded each event is also instrumented as "tasker_core.<name>". A
   # subscriber that raises is logged with the event name; the others still run.
   module Events
+    # Every name fires (events_spec checks each). The original's
+    # task.start_requested and task.resolved_manually are not here: a task
+    # starts inside the library's claim, and no operation resolves a whole
+    # task, so they would never fire.
     NAMES = %w[
-      task.initialize_requested task.start_requested task.completed task.failed task.retry_requested
-      task.cancelled task.resolved_manually
+      task.initialize_requested task.completed task.failed task.retry_requested task.cancelled
       step.initialize_requested step.execution_requested step.before_handle step.handle step.completed
       step.failed step.retry_requested step.max_retries_reached step.cancelled step.resolved_manually
     ].freeze
@@ -51,6 +54,12 @@ module TaskerCore
           TaskerCore.logger.error("tasker_core: subscriber of #{name} raised #{e.class}: #{e.message}")
         end
         nil
+      end
+
+      # Whether publishing +name+ reaches anyone (build costly payloads only
+      # then).
+      def listening?(name)
+        defined?(ActiveSupport::Notifications) || !@subscribers.fetch(name, NONE).empty?
       end
 
       def clear!

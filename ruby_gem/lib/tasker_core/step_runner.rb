@@ -40,15 +40,18 @@ module TaskerCore
     def run(claimed, handoff = nil)
       payload = { task_id: claimed.task_id, step_id: claimed.workflow_step_id, step_name: claimed.step_name,
                   attempts: claimed.attempts }
+      Events.publish("step.execution_requested", payload)
       Events.publish("step.before_handle", payload)
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       begin
         results = block_given? ? yield(-> { execute(claimed) }) : execute(claimed)
         JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}") unless JSONEncoder.valid?(results)
       rescue Shutdown
         raise
       rescue Exception => e # rubocop:disable Lint/RescueException
-        return report_failure(claimed, e, payload)
+        return report_failure(claimed, e, timed(payload, started))
       end
+      payload = timed(payload, started)
       begin
         report_success(claimed, results, payload, handoff)
       rescue ValidationError => e # e.g. results larger than the library accepts
@@ -57,6 +60,10 @@ module TaskerCore
     end
 
     private
+
+    def timed(payload, started)
+      payload.merge(duration_ms: ((Process.clock_gettime(Process::CLOCK_MONOTONIC) - started) * 1000).round(3))
+    end
 
     # Inside the configured step_wrapper (Rails' executor: connections back
     # to the pool, query cache and CurrentAttributes reset after each step).
@@ -97,7 +104,8 @@ module TaskerCore
       params[:backoff_seconds] = error.retry_after.to_f if error.is_a?(RetryableError) && error.retry_after
       json = @reporter.fail(params)
       out = Types::FFIOutputs::StepHandleResult.from_step_result(json, error: Types::FFIOutputs.deep_freeze(failure.transform_keys(&:to_s)))
-      failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status)
+      failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status,
+                             exception: [failure[:class], failure[:message]], exception_object: error)
       Events.publish("step.failed", failed)
       Events.publish(out.status == "waiting_for_retry" ? "step.retry_requested" : "step.max_retries_reached", failed)
       publish_task(out)

@@ -31,4 +31,34 @@ RSpec.describe TaskerCore::Events do
     ActiveSupport::Notifications.unsubscribe(sub)
     expect(names).to include("tasker_core.step.completed", "tasker_core.task.completed")
   end
+
+  it "fires every declared event, with ids, names, attempts, durations and the exception" do
+    seen = Hash.new { |h, k| h[k] = [] }
+    described_class::NAMES.each { |name| TaskerCore.on(name) { |payload| seen[name] << payload } }
+    # A run with a retry that then fails for good (b: retry_limit 2), then an operator's moves.
+    h = Workflows.handler("every_event", { "a" => [], "b" => ["a"], "c" => ["a"] }, retry_limit: 2)
+    init = h.initialize_task(context: { "failures" => { "b" => "always" } })
+    run_task_to_completion(init.task_id)
+    TaskerCore::Engine.resolve_step(step_id: init.step_id("b"), reason: "spec")
+    failing = h.initialize_task(context: { "failures" => { "b" => "always" } })
+    run_task_to_completion(failing.task_id)
+    TaskerCore::Engine.retry_task(task_id: failing.task_id, reason: "try again")
+    cancelled = h.initialize_task(context: {})
+    TaskerCore::Engine.cancel_task(task_id: cancelled.task_id, reason: "not needed")
+
+    expect(described_class::NAMES - seen.keys).to be_empty
+    expect(seen["task.initialize_requested"].first).to include(task_id: init.task_id, name: "every_event_wf", step_count: 3)
+    expect(seen["step.initialize_requested"].map { |p| p[:step_name] }.first(3)).to contain_exactly("a", "b", "c")
+    expect(seen["step.execution_requested"].first).to include(task_id: init.task_id, step_name: "a", attempts: 1)
+    expect(seen["step.handle"].first[:duration_ms]).to be >= 0
+    failed = seen["step.failed"].first
+    expect(failed[:exception_object]).to be_a(StandardError)
+    expect(failed[:exception]).to eq([failed[:error_class], failed[:error_message]])
+    expect(seen["step.max_retries_reached"].first).to include(step_name: "b", attempts: 2)
+    expect(seen["step.resolved_manually"].first).to include(step_id: init.step_id("b"), reason: "spec")
+    expect(seen["task.retry_requested"].first).to include(task_id: failing.task_id, reason: "try again")
+    expect(seen["task.cancelled"].first).to include(task_id: cancelled.task_id, reason: "not needed")
+    expect(seen["step.cancelled"].map { |p| p[:step_name] }).to contain_exactly("a", "b", "c")
+  end
 end
+
