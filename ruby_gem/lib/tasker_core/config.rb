@@ -27,8 +27,10 @@ module TaskerCore
       worker_poll_interval: 1.0,    # seconds between claims while processors wait and no NOTIFY arrives
       worker_timeout_grace: 5,      # seconds a timed-out handler gets to unwind before its thread is abandoned
       template_paths: [],           # YAML templates the CLI worker registers
-      step_wrapper: nil             # an object whose #wrap { } runs around each handler: Rails.application.executor
+      step_wrapper: nil,            # an object whose #wrap { } runs around each handler: Rails.application.executor
                                     # (the reloader in development) in a Rails app, set by the Railtie
+      error_reporter: nil           # a callable(exception, context Hash) told of every exception a handler raised
+                                    # (Sentry, Honeybadger, Bugsnag, ...); its own errors are logged, never raised
     }.freeze
 
     ENGINE_KEYS = %i[database_url pool_size gomaxprocs memory_limit_bytes log_level default_timeout_ms

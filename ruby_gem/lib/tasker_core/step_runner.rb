@@ -106,10 +106,23 @@ module TaskerCore
       out = Types::FFIOutputs::StepHandleResult.from_step_result(json, error: Types::FFIOutputs.deep_freeze(failure.transform_keys(&:to_s)))
       failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status,
                              exception: [failure[:class], failure[:message]], exception_object: error)
+      report_error(error, failed)
       Events.publish("step.failed", failed)
       Events.publish(out.status == "waiting_for_retry" ? "step.retry_requested" : "step.max_retries_reached", failed)
       publish_task(out)
       out
+    end
+
+    # Tells the configured error_reporter (Sentry and the like) of a
+    # handler's exception; a reporter that raises is logged, never the
+    # step's problem.
+    def report_error(error, context)
+      reporter = TaskerCore.config.error_reporter
+      return unless reporter
+
+      reporter.call(error, context.except(:exception_object, :exception))
+    rescue StandardError => e
+      TaskerCore.logger.error("tasker_core: error_reporter raised #{e.class}: #{e.message}")
     end
 
     def describe(error)

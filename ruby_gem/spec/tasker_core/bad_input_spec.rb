@@ -179,6 +179,23 @@ RSpec.describe "bad input" do
         .to raise_error(TaskerCore::ValidationError, /cannot read: Is a directory/)
     end
 
+    it "refuses template keys of the original that this engine does not implement" do
+      step = { "name" => "a", "handler_class" => "SpecHandlers::Shape" }
+      doc = { "name" => "unsupported", "namespace_name" => "spec", "version" => "1.0.0" }
+      {
+        { "skippable" => true } => /step_templates\[0\] \(a\): skippable: true is not supported/,
+        { "custom_events" => [{ "name" => "x" }] } => /custom_events are not supported .*step\.failed/,
+        { "dependent_system" => "billing" } => /dependent_system is not supported; .*handler_config/
+      }.each do |extra, message|
+        yaml = doc.merge("step_templates" => [step.merge(extra)]).to_yaml
+        expect { TaskerCore::TaskHandler::Base.new(yaml: yaml, register: false) }.to raise_error(TaskerCore::ValidationError, message)
+      end
+      expect { TaskerCore::TaskHandler::Base.new(yaml: doc.merge("default_dependent_system" => "x", "step_templates" => [step]).to_yaml, register: false) }
+        .to raise_error(TaskerCore::ValidationError, /default_dependent_system is not supported/)
+      ok = doc.merge("step_templates" => [step.merge("skippable" => false, "custom_events" => [])]).to_yaml
+      expect(TaskerCore::TaskHandler::Base.new(yaml: ok, register: false).name).to eq("unsupported")
+    end
+
     it "refuses a YAML alias bomb at once" do
       levels = ["a: &a [#{(['"x"'] * 9).join(',')}]"] +
                (1..9).map { |i| "#{(97 + i).chr}: &#{(97 + i).chr} [#{(["*#{(96 + i).chr}"] * 9).join(',')}]" }

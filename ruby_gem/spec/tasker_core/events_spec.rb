@@ -60,5 +60,19 @@ RSpec.describe TaskerCore::Events do
     expect(seen["task.cancelled"].first).to include(task_id: cancelled.task_id, reason: "not needed")
     expect(seen["step.cancelled"].map { |p| p[:step_name] }).to contain_exactly("a", "b", "c")
   end
+
+  it "tells the error_reporter of every exception a handler raises, and survives a broken reporter" do
+    reported = Queue.new
+    TaskerCore.config.error_reporter = ->(error, context) { reported << [error.class, context[:step_name], context[:attempts]] }
+    h = Workflows.handler("reported", { "a" => [] }, retry_limit: 2)
+    run_task_to_completion(h.initialize_task(context: { "failures" => { "a" => "always" } }).task_id)
+    expect(Array.new(reported.size) { reported.pop }).to eq([[RuntimeError, "a", 1], [RuntimeError, "a", 2]])
+    TaskerCore.config.error_reporter = ->(*) { raise "reporter down" }
+    init = h.initialize_task(context: { "failures" => { "a" => "always" } })
+    expect { run_task_to_completion(init.task_id) }.not_to raise_error
+    expect(TaskerCore::Engine.task_status(init.task_id).status).to eq("error")
+  ensure
+    TaskerCore.config.error_reporter = nil
+  end
 end
 

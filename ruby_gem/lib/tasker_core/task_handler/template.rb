@@ -48,7 +48,7 @@ module TaskerCore
         raise ValidationError, "template #{source}: expected a mapping at the top, got #{data.class}" unless data.is_a?(Hash)
 
         check_expansion!(data, source)
-        Types::FFIInputs.validate!("template #{source}", Document, data)
+        check_unsupported!(Types::FFIInputs.validate!("template #{source}", Document, data), source)
       rescue Psych::SyntaxError, Psych::DisallowedClass, Psych::BadAlias => e
         raise ValidationError, "template #{source}: invalid YAML: #{e.message}"
       rescue SystemCallError => e # ENOENT, EACCES, EISDIR, ...
@@ -68,6 +68,31 @@ module TaskerCore
         raise ValidationError, "template #{no_path ? '(inline template)' : source}: " \
                                "#{no_path ? 'yaml: must be a String' : 'config_path: must be a path String'}, " \
                                "got #{JSONEncoder.describe(no_path ? yaml : path)}"
+      end
+
+      # Keys of the original's templates this engine does not implement: a
+      # template that relies on them is refused rather than run differently.
+      def check_unsupported!(doc, source)
+        if doc[:default_dependent_system]
+          raise ValidationError, "template #{source}: default_dependent_system is not supported; " \
+                                 "put what a handler needs to know in its handler_config"
+        end
+        doc[:step_templates].each_with_index do |st, i|
+          where = "template #{source}: step_templates[#{i}] (#{st[:name]})"
+          if st[:skippable]
+            raise ValidationError, "#{where}: skippable: true is not supported (a step runs, or fails and is retried " \
+                                   "or resolved by an operator); remove the key or set it to false"
+          end
+          unless Array(st[:custom_events]).empty?
+            raise ValidationError, "#{where}: custom_events are not supported (TaskerCore.on knows the lifecycle " \
+                                   "events: #{Events::NAMES.join(', ')})"
+          end
+          if st[:dependent_system]
+            raise ValidationError, "#{where}: dependent_system is not supported; put what the handler needs to " \
+                                   "know in its handler_config"
+          end
+        end
+        doc
       end
 
       # Most values a template may expand to. YAML aliases share one parsed
