@@ -40,10 +40,19 @@ module TaskerCore
       # loaded) with the payload plus :event, frozen; builds nothing when
       # nobody listens.
       def publish(name, payload)
+        deliver(name, payload, defined?(ActiveSupport::Notifications))
+      end
+
+      # #publish for TaskerCore.on subscribers only: ActiveSupport already
+      # had the event from #instrument.
+      def publish_to_subscribers(name, payload)
+        deliver(name, payload, false)
+      end
+
+      def deliver(name, payload, instrument)
         raise ArgumentError, "Invalid event name: #{name.inspect}" unless KNOWN.key?(name)
 
         subscribers = @subscribers.fetch(name, NONE)
-        instrument = defined?(ActiveSupport::Notifications)
         return nil if subscribers.empty? && !instrument
 
         payload = payload.merge(event: name).freeze
@@ -54,6 +63,17 @@ module TaskerCore
           TaskerCore.logger.error("tasker_core: subscriber of #{name} raised #{e.class}: #{e.message}")
         end
         nil
+      end
+      private :deliver
+
+      # Runs the block inside ActiveSupport::Notifications.instrument
+      # ("tasker_core.<name>", payload) when ActiveSupport is loaded, so its
+      # subscribers get the block's duration (and the exception, if it
+      # raises); TaskerCore.on subscribers get the event from #publish.
+      def instrument(name, payload, &block)
+        return yield unless defined?(ActiveSupport::Notifications)
+
+        ActiveSupport::Notifications.instrument("tasker_core.#{name}", payload.merge(event: name), &block)
       end
 
       # Whether publishing +name+ reaches anyone (build costly payloads only

@@ -44,7 +44,9 @@ module TaskerCore
       Events.publish("step.before_handle", payload)
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       begin
-        results = block_given? ? yield(-> { execute(claimed) }) : execute(claimed)
+        results = Events.instrument("step.handle", payload) do
+          block_given? ? yield(-> { execute(claimed) }) : execute(claimed)
+        end
         JSONEncoder.check!(results, "results of step #{claimed.step_name.inspect}") unless JSONEncoder.valid?(results)
       rescue Shutdown
         raise
@@ -91,7 +93,7 @@ module TaskerCore
               json = @reporter.complete({ step_id: claimed.workflow_step_id, claim_token: claimed.claim_token, results: results })
               Types::FFIOutputs::StepHandleResult.from_step_result(json, results: Types::FFIOutputs.deep_freeze(results))
             end
-      Events.publish("step.handle", payload)
+      Events.publish_to_subscribers("step.handle", payload) # ActiveSupport had it around the handler
       Events.publish("step.completed", payload)
       publish_task(out)
       out

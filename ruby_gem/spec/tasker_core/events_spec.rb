@@ -30,6 +30,18 @@ RSpec.describe TaskerCore::Events do
     run_task_to_completion(h.initialize_task(context: {}).task_id)
     ActiveSupport::Notifications.unsubscribe(sub)
     expect(names).to include("tasker_core.step.completed", "tasker_core.task.completed")
+    expect(names.count("tasker_core.step.handle")).to eq(1)
+
+    slow = Workflows.handler("as_timed", { "a" => [] }, handler: "SpecHandlers::Slow")
+    handled = []
+    sub = ActiveSupport::Notifications.subscribe("tasker_core.step.handle") do |*args|
+      handled << ActiveSupport::Notifications::Event.new(*args)
+    end
+    run_task_to_completion(slow.initialize_task(context: { "sleep" => 0.2 }).task_id)
+    ActiveSupport::Notifications.unsubscribe(sub)
+    expect(handled.size).to eq(1)
+    expect(handled.first.duration).to be >= 200 # ms: the instrument block wraps the handler
+    expect(handled.first.payload).to include(step_name: "a", attempts: 1)
   end
 
   it "fires every declared event, with ids, names, attempts, durations and the exception" do
