@@ -40,14 +40,9 @@ func (e *Engine) finalize(ctx context.Context, tx store.DBTX, task *store.Locked
 			"completed_steps": c.Done, "failed_steps": c.Failed}); err != nil {
 			return "", err
 		}
-		ok, err := store.TaskSetStatus(ctx, tx, task.ID, next, statemachine.TaskSources(ev))
-		if err != nil {
+		if err := taskMoved(ctx, tx, task, ev, next); err != nil {
 			return "", err
 		}
-		if !ok {
-			return "", statemachine.CheckTask(task.ID, ev, task.Status, next)
-		}
-		task.Status = next
 	}
 	return task.Status, nil
 }
@@ -62,14 +57,21 @@ func (e *Engine) markStarted(ctx context.Context, tx store.DBTX, task *store.Loc
 	if err := setMeta(ctx, tx, statemachine.EventStartRequested, nil); err != nil {
 		return err
 	}
-	ok, err := store.TaskSetStatus(ctx, tx, task.ID, tt.TaskInProgress, statemachine.TaskSources(statemachine.EventStartRequested))
+	return taskMoved(ctx, tx, task, statemachine.EventStartRequested, tt.TaskInProgress)
+}
+
+// taskMoved moves a locked task to `to` on ev (the transaction's metadata
+// already names ev); a compare-and-set that matches no row is the state
+// machine's refusal, never ignored.
+func taskMoved(ctx context.Context, tx store.DBTX, task *store.LockedTask, ev statemachine.Event, to tt.TaskState) error {
+	ok, err := store.TaskSetStatus(ctx, tx, task.ID, to, statemachine.TaskSources(ev))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return statemachine.CheckTask(task.ID, statemachine.EventStartRequested, task.Status, tt.TaskInProgress)
+		return statemachine.CheckTask(task.ID, ev, task.Status, to)
 	}
-	task.Status = tt.TaskInProgress
+	task.Status = to
 	return nil
 }
 

@@ -133,20 +133,6 @@ func (e *Engine) ResolveStep(ctx context.Context, p *tt.ResolveStepParams) (*tt.
 	return &res, nil
 }
 
-// taskMoved moves a locked task on ev; a compare-and-set that matches no
-// row is the state machine's refusal, never ignored.
-func taskMoved(ctx context.Context, tx pgx.Tx, task *store.LockedTask, ev statemachine.Event, to tt.TaskState) error {
-	ok, err := store.TaskSetStatus(ctx, tx, task.ID, to, statemachine.TaskSources(ev))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return statemachine.CheckTask(task.ID, ev, task.Status, to)
-	}
-	task.Status = to
-	return nil
-}
-
 func validateTaskID(op string, id int64) error {
 	if id <= 0 {
 		return tt.NewValidationError(op, "task_id", "must be > 0, got %d", id)
