@@ -19,44 +19,28 @@ import (
 // there are, without decoding or recursing, so it is safe on any input.
 // Invalid JSON is left for Decode to report.
 func Measure(raw []byte) (depth, containers int) {
-	cur := 0
-	inString, escaped := false, false
-	for _, b := range raw {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
-		case '"':
-			inString = true
-		case '[', '{':
-			cur++
-			containers++
-			depth = max(depth, cur)
-		case ']', '}':
-			cur--
-		}
-	}
+	depth, containers, _, _ = scan(raw, -1)
 	return depth, containers
 }
 
 // DepthBeyond returns the deepest nesting of b's arrays and objects, stopping
 // as soon as it passes limit, and the top-level key under which that nesting
-// was reached (to name the field of a too-deep input). It is iterative and allocation-free, so no input can exhaust
-// the stack; it assumes nothing about validity (the decoder checks that).
+// was reached (to name the field of a too-deep input).
 func DepthBeyond(b []byte, limit int) (int, string) {
-	depth, maxDepth := 0, 0
-	var key string
+	depth, _, keyStart, keyEnd := scan(b, limit)
+	return depth, string(b[keyStart:keyEnd])
+}
+
+// scan walks raw's arrays and objects without decoding or recursing, so no
+// input can exhaust the stack, and assumes nothing about validity: the
+// deepest nesting, how many containers, and where in raw the top-level key
+// in force at the end is. It stops as soon as the nesting passes limit
+// (never when limit < 0).
+func scan(raw []byte, limit int) (depth, containers, keyStart, keyEnd int) {
+	cur := 0
 	strStart, lastStart, lastEnd := -1, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
 		if strStart >= 0 {
 			switch c {
 			case '\\':
@@ -70,22 +54,23 @@ func DepthBeyond(b []byte, limit int) (int, string) {
 		case '"':
 			strStart = i + 1
 		case ':':
-			if depth == 1 {
-				key = string(b[lastStart:lastEnd])
+			if cur == 1 {
+				keyStart, keyEnd = lastStart, lastEnd
 			}
 		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-				if maxDepth > limit {
-					return maxDepth, key
+			cur++
+			containers++
+			if cur > depth {
+				depth = cur
+				if limit >= 0 && depth > limit {
+					return depth, containers, keyStart, keyEnd
 				}
 			}
 		case '}', ']':
-			depth--
+			cur--
 		}
 	}
-	return maxDepth, key
+	return depth, containers, keyStart, keyEnd
 }
 
 // DuplicateKeyError is an object that names a key twice ({"a":1,"a":2}, as
