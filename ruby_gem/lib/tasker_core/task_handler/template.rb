@@ -43,7 +43,10 @@ module TaskerCore
 
       # Parses and validates; returns the document with symbol keys.
       def load(path: nil, yaml: nil, source: nil)
-        source ||= String === path ? path : "(inline template)"
+        source ||= if String === path then path
+                   elsif ::Kernel === path && path.respond_to?(:to_path) then path.to_path
+                   else "(inline template)"
+                   end
         data = YAML.safe_load(text_of(path, yaml, source), aliases: true)
         raise ValidationError, "template #{source}: expected a mapping at the top, got #{data.class}" unless data.is_a?(Hash)
 
@@ -56,18 +59,17 @@ module TaskerCore
       end
 
       def text_of(path, yaml, source)
-        no_path = NilClass === path
-        if no_path == (NilClass === yaml)
+        unless (NilClass === path) ^ (NilClass === yaml)
           raise ValidationError, "template: give exactly one of config_path: (a file) and yaml: (a String)"
         end
-        if no_path
+        if NilClass === path
           return yaml if String === yaml
-        elsif String === path || (::Kernel === path && path.respond_to?(:to_path))
-          return File.read(path)
+
+          raise ValidationError, "template #{source}: yaml: must be a String, got #{JSONEncoder.describe(yaml)}"
         end
-        raise ValidationError, "template #{no_path ? '(inline template)' : source}: " \
-                               "#{no_path ? 'yaml: must be a String' : 'config_path: must be a path String'}, " \
-                               "got #{JSONEncoder.describe(no_path ? yaml : path)}"
+        return File.read(path) if String === path || (::Kernel === path && path.respond_to?(:to_path))
+
+        raise ValidationError, "template #{source}: config_path: must be a path String, got #{JSONEncoder.describe(path)}"
       end
 
       # Keys of the original's templates this engine does not implement: a
