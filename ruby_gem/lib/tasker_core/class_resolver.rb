@@ -18,7 +18,17 @@ module TaskerCore
     end
 
     # Returns the constant, or raises NameError with a readable message.
-    def resolve(name)
+    # With +within+ (a template's module_namespace, e.g. "Onboarding") a
+    # relative name is looked up there first ("Onboarding::CreateAccount"),
+    # then at the top level; a name starting with "::" only at the top.
+    def resolve(name, within: nil)
+      if within && !name.to_s.start_with?("::")
+        begin
+          return resolve("#{within}::#{name}")
+        rescue NameError
+          nil # not there: the name as given
+        end
+      end
       segments = check_name!(name)
 
       segments.reduce(Object) do |scope, segment|

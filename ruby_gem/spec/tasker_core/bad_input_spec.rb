@@ -196,6 +196,20 @@ RSpec.describe "bad input" do
       expect(TaskerCore::TaskHandler::Base.new(yaml: ok, register: false).name).to eq("unsupported")
     end
 
+    it "checks step names against named_steps and resolves handlers within module_namespace" do
+      doc = { "name" => "named", "namespace_name" => "spec", "version" => "1.0.0", "named_steps" => %w[a b],
+              "step_templates" => [{ "name" => "a", "handler_class" => "SpecHandlers::Shape" },
+                                   { "name" => "c", "handler_class" => "SpecHandlers::Shape", "depends_on_steps" => ["a"] }] }
+      expect { TaskerCore::TaskHandler::Base.new(yaml: doc.to_yaml, register: false) }
+        .to raise_error(TaskerCore::ValidationError, /step_templates\[1\] \(c\) uses "c", not in named_steps \["a", "b"\]/)
+
+      doc = { "name" => "scoped", "namespace_name" => "spec", "version" => "1.0.0", "module_namespace" => "SpecHandlers",
+              "step_templates" => [{ "name" => "a", "handler_class" => "Shape" }, { "name" => "b", "handler_class" => "::String" }] }
+      handler = TaskerCore::TaskHandler::Base.new(yaml: doc.to_yaml, register: false)
+      expect(handler.get_step_handler_from_name("a")).to be_a(SpecHandlers::Shape)
+      expect { handler.get_step_handler_from_name("b") }.to raise_error(TaskerCore::ValidationError, /::String is not a class with #process/)
+    end
+
     it "refuses a YAML alias bomb at once" do
       levels = ["a: &a [#{(['"x"'] * 9).join(',')}]"] +
                (1..9).map { |i| "#{(97 + i).chr}: &#{(97 + i).chr} [#{(["*#{(96 + i).chr}"] * 9).join(',')}]" }

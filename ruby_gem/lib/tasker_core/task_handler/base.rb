@@ -33,12 +33,12 @@ module TaskerCore
       # Builds the handler named by the YAML's task_handler_class (default Base).
       def self.from_yaml(path, register: true)
         doc = Template.load(path: path)
-        klass = doc[:task_handler_class] ? resolve_handler(doc[:task_handler_class], path) : self
+        klass = doc[:task_handler_class] ? resolve_handler(doc[:task_handler_class], path, doc[:module_namespace]) : self
         klass.new(template: doc, register: register)
       end
 
-      def self.resolve_handler(name, path)
-        klass = ClassResolver.resolve(name)
+      def self.resolve_handler(name, path, within = nil)
+        klass = ClassResolver.resolve(name, within: within)
         return klass if klass.is_a?(Class) && klass <= Base
 
         raise ValidationError, "template #{path}: task_handler_class #{name} is not a TaskerCore::TaskHandler::Base"
@@ -137,7 +137,7 @@ module TaskerCore
       def instantiate(step_template, index)
         where = "template #{key}: step_templates[#{index}] (#{step_template[:name]})"
         klass = begin
-          ClassResolver.resolve(step_template[:handler_class])
+          ClassResolver.resolve(step_template[:handler_class], within: @template[:module_namespace])
         rescue NameError => e
           raise ValidationError.new("#{where}: handler_class #{step_template[:handler_class]} is not defined (#{e.message})",
                                     details: { "step" => step_template[:name], "handler_class" => step_template[:handler_class] })

@@ -35,7 +35,7 @@ module TaskerCore
         identity_strategy?: Types::IdentityStrategy,
         schema?: S::Hash,
         default_dependent_system?: S::String,
-        named_steps?: S::Array,
+        named_steps?: S::Array.of(S::String),
         step_templates: S::Array.of(StepTemplate).constrained(min_size: 1)
       ).strict.with_key_transform(&:to_sym)
 
@@ -75,6 +75,7 @@ module TaskerCore
       # Keys of the original's templates this engine does not implement: a
       # template that relies on them is refused rather than run differently.
       def check_unsupported!(doc, source)
+        check_named_steps!(doc, source)
         if doc[:default_dependent_system]
           raise ValidationError, "template #{source}: default_dependent_system is not supported; " \
                                  "put what a handler needs to know in its handler_config"
@@ -95,6 +96,22 @@ module TaskerCore
           end
         end
         doc
+      end
+
+      # named_steps, when given, lists every step name the template may use:
+      # a step or dependency outside it is a typo the original also refused.
+      def check_named_steps!(doc, source)
+        allowed = doc[:named_steps]
+        return if allowed.nil?
+
+        doc[:step_templates].each_with_index do |st, i|
+          names = [st[:name], st[:depends_on_step], *st[:depends_on_steps]].compact
+          unknown = names.reject { |n| allowed.include?(n) }
+          next if unknown.empty?
+
+          raise ValidationError, "template #{source}: step_templates[#{i}] (#{st[:name]}) uses " \
+                                 "#{unknown.map(&:inspect).join(', ')}, not in named_steps #{allowed.inspect}"
+        end
       end
 
       # Most values a template may expand to. YAML aliases share one parsed
