@@ -19,14 +19,15 @@ import (
 // dispatcherConfig is tasker_dispatcher_start's JSON: dispatcher.Config in
 // milliseconds. Zero means the dispatcher's default.
 type dispatcherConfig struct {
-	WorkerID             string   `json:"worker_id"`
-	Namespaces           []string `json:"namespaces"`
-	LeaseMS              int64    `json:"lease_ms"`
-	DefaultStepTimeoutMS int64    `json:"default_step_timeout_ms"`
-	FetchCooldownMS      int64    `json:"fetch_cooldown_ms"`
-	FetchPollIntervalMS  int64    `json:"fetch_poll_interval_ms"`
-	MaxBatch             int      `json:"max_batch"`
-	RescueIntervalMS     int64    `json:"rescue_interval_ms"`
+	WorkerID             string           `json:"worker_id"`
+	Namespaces           []string         `json:"namespaces"`
+	Templates            []tt.TemplateKey `json:"templates"`
+	LeaseMS              int64            `json:"lease_ms"`
+	DefaultStepTimeoutMS int64            `json:"default_step_timeout_ms"`
+	FetchCooldownMS      int64            `json:"fetch_cooldown_ms"`
+	FetchPollIntervalMS  int64            `json:"fetch_poll_interval_ms"`
+	MaxBatch             int              `json:"max_batch"`
+	RescueIntervalMS     int64            `json:"rescue_interval_ms"`
 }
 
 func decodeDispatcherConfig(b []byte) (*dispatcherConfig, error) {
@@ -48,6 +49,7 @@ func (c *dispatcherConfig) config(s *engineState) (dispatcher.Config, error) {
 	cfg := dispatcher.Config{
 		WorkerID:           c.WorkerID,
 		Namespaces:         c.Namespaces,
+		Templates:          c.Templates,
 		Lease:              ms("lease_ms", c.LeaseMS),
 		DefaultStepTimeout: ms("default_step_timeout_ms", c.DefaultStepTimeoutMS),
 		FetchCooldown:      ms("fetch_cooldown_ms", c.FetchCooldownMS),

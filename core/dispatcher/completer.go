@@ -188,7 +188,7 @@ func (c *completer) flush(ctx context.Context, batch []*pending) (undelivered []
 			executors++
 		}
 	}
-	handoff := &engine.HandoffParams{WorkerID: c.d.cfg.WorkerID, Namespaces: c.d.cfg.Namespaces,
+	handoff := &engine.HandoffParams{WorkerID: c.d.cfg.WorkerID, Namespaces: c.d.cfg.Namespaces, NamedTaskIDs: c.d.namedTaskIDs,
 		Limit: c.d.handoffLimit(executors), Lease: c.d.cfg.Lease}
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	res, err := c.d.eng.ReportBatch(fctx, reports, handoff)

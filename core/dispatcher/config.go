@@ -3,7 +3,10 @@ package dispatcher
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
+
+	tt "github.com/tasker-systems/tasker-core-go/core/taskertype"
 )
 
 // Config configures a Dispatcher. The zero value of each field means its
@@ -15,6 +18,11 @@ type Config struct {
 	// Namespaces restricts claims to tasks of these namespaces; empty means
 	// every namespace.
 	Namespaces []string
+	// Templates restricts claims to tasks of these template versions (their
+	// namespaces become Namespaces; set one or the other), so a worker never
+	// claims a version it has no handler for, as in a rolling deploy. Each
+	// must be registered when the dispatcher starts.
+	Templates []tt.TemplateKey
 	// Lease is how long a claim holds without a heartbeat (30s). The
 	// dispatcher extends the leases of running steps every Lease/3.
 	Lease time.Duration
@@ -47,6 +55,19 @@ func (c Config) withDefaults() (Config, error) {
 	for i, ns := range c.Namespaces {
 		if ns == "" {
 			return c, fmt.Errorf("namespaces[%d] must not be empty", i)
+		}
+	}
+	if len(c.Templates) > 0 {
+		if len(c.Namespaces) > 0 {
+			return c, fmt.Errorf("set namespaces or templates, not both (templates imply their namespaces)")
+		}
+		for i, k := range c.Templates {
+			if k.Namespace == "" || k.Name == "" || k.Version == "" {
+				return c, fmt.Errorf("templates[%d] needs namespace, name and version, got %q", i, k.String())
+			}
+			if !slices.Contains(c.Namespaces, k.Namespace) {
+				c.Namespaces = append(c.Namespaces, k.Namespace)
+			}
 		}
 	}
 	def := func(d *time.Duration, v time.Duration, name string, least time.Duration) error {

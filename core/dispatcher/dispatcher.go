@@ -45,6 +45,8 @@ type Stats struct {
 type Dispatcher struct {
 	cfg Config
 	eng *engine.Engine
+	// namedTaskIDs are cfg.Templates' named tasks, resolved at Start.
+	namedTaskIDs []int64
 
 	mu        sync.Mutex
 	waiters   []*waiter
@@ -113,6 +115,13 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	defer d.mu.Unlock()
 	if d.started {
 		return tt.NewValidationError("dispatcher", "", "already started")
+	}
+	if len(d.cfg.Templates) > 0 {
+		ids, err := d.eng.TemplateIDs(ctx, d.cfg.Templates)
+		if err != nil {
+			return err
+		}
+		d.namedTaskIDs = ids
 	}
 	d.started = true
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -43,7 +43,7 @@ func (d *Dispatcher) produce(ctx context.Context) {
 			}
 			last = time.Now()
 			steps, err := d.eng.DispatchClaim(ctx, &engine.DispatchClaimParams{
-				Namespaces: d.cfg.Namespaces, Limit: n, WorkerID: d.cfg.WorkerID, Lease: d.cfg.Lease,
+				Namespaces: d.cfg.Namespaces, NamedTaskIDs: d.namedTaskIDs, Limit: n, WorkerID: d.cfg.WorkerID, Lease: d.cfg.Lease,
 			})
 			if err != nil && ctx.Err() != nil {
 				return // stopping: the claim was cancelled, nothing failed

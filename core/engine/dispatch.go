@@ -24,9 +24,12 @@ import (
 // DispatchClaimParams asks for up to Limit ready steps for one worker.
 type DispatchClaimParams struct {
 	Namespaces []string
-	Limit      int
-	WorkerID   string
-	Lease      time.Duration
+	// NamedTaskIDs, when set, restricts the claim to these template versions
+	// (TemplateIDs); Namespaces must hold their namespaces.
+	NamedTaskIDs []int64
+	Limit        int
+	WorkerID     string
+	Lease        time.Duration
 }
 
 // DispatchClaim leases up to p.Limit ready steps to a worker and returns what
@@ -42,7 +45,8 @@ func (e *Engine) DispatchClaim(ctx context.Context, p *DispatchClaimParams) ([]t
 	b := &pgx.Batch{}
 	queueMeta(b, statemachine.EventExecutionRequested, map[string]any{"worker_id": p.WorkerID})
 	store.QueueStepDispatchReady(b, &store.StepDispatchParams{
-		Namespaces: p.Namespaces, Limit: p.Limit, WorkerID: p.WorkerID, LeaseMS: p.Lease.Milliseconds(),
+		Namespaces: p.Namespaces, NamedTaskIDs: p.NamedTaskIDs, Limit: p.Limit, WorkerID: p.WorkerID,
+		LeaseMS: p.Lease.Milliseconds(),
 	}, &ids)
 	store.QueueStepsClaimedNow(b, p.WorkerID, p.Lease.Milliseconds(), &steps)
 	if err := e.pool.SendBatch(ctx, b).Close(); err != nil {
@@ -111,12 +115,13 @@ func ValidateReport(r *Report) error {
 
 // HandoffParams lets a flush claim steps for up to Limit executors of
 // WorkerID: first the children it makes ready, then any ready step of
-// Namespaces (all when empty).
+// Namespaces (all when empty) and NamedTaskIDs (all when empty).
 type HandoffParams struct {
-	WorkerID   string
-	Namespaces []string
-	Limit      int
-	Lease      time.Duration
+	WorkerID     string
+	Namespaces   []string
+	NamedTaskIDs []int64
+	Limit        int
+	Lease        time.Duration
 }
 
 // ReportOutcome is what became of one report: its result, or why it was
@@ -348,7 +353,8 @@ func (e *Engine) reportBatch(ctx context.Context, tx pgx.Tx, reports []Report, h
 			store.QueueStepDispatchByIDs(b, handIDs, handoff.WorkerID, handoff.Lease.Milliseconds(), &claimed)
 		}
 		if rest := handoff.Limit - n; rest > 0 {
-			store.QueueStepDispatchReady(b, &store.StepDispatchParams{Namespaces: handoff.Namespaces, Limit: rest,
+			store.QueueStepDispatchReady(b, &store.StepDispatchParams{Namespaces: handoff.Namespaces,
+				NamedTaskIDs: handoff.NamedTaskIDs, Limit: rest,
 				WorkerID: handoff.WorkerID, LeaseMS: handoff.Lease.Milliseconds()}, &claimedReady)
 		}
 		store.QueueStepsClaimedNow(b, handoff.WorkerID, handoff.Lease.Milliseconds(), &res.Handoff)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -177,4 +178,25 @@ func compareVersions(a, b string) int {
 		return -1
 	}
 	return strings.Compare(preA, preB)
+}
+
+// TemplateIDs finds the named task of each template version, for a
+// dispatcher that claims only what its handlers can run. A version that is
+// not registered is a ValidationError naming it.
+func (e *Engine) TemplateIDs(ctx context.Context, keys []tt.TemplateKey) ([]int64, error) {
+	ids := make([]int64, 0, len(keys))
+	for i, k := range keys {
+		if k.Namespace == "" || k.Name == "" || k.Version == "" {
+			return nil, tt.NewValidationError("dispatcher", fmt.Sprintf("templates[%d]", i), "needs namespace, name and version, got %q", k.String())
+		}
+		nt, ok, err := store.NamedTaskGet(ctx, e.pool, k.Namespace, k.Name, k.Version)
+		if err != nil {
+			return nil, store.InterpretError("template_ids", err)
+		}
+		if !ok {
+			return nil, tt.NewValidationError("dispatcher", fmt.Sprintf("templates[%d]", i), "%s is not registered", k.String())
+		}
+		ids = append(ids, nt.ID)
+	}
+	return ids, nil
 }

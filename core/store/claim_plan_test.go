@@ -38,7 +38,8 @@ const (
 // TestClaimPathUsesReadyIndex plans the dispatcher's claim over a table of 2,000
 // finished steps and a few ready ones: the candidates must come from the
 // partial index index_workflow_steps_ready, never from a sequential scan of
-// tasker_workflow_steps, with and without a namespace filter.
+// tasker_workflow_steps, with and without a namespace filter, and with a
+// template filter.
 func TestClaimPathUsesReadyIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -46,12 +47,20 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 	env.addReadyTasks(t, 1)
 	env.analyze(t)
 
-	for _, namespaces := range [][]string{{planNamespace}, {}} {
-		t.Run(fmt.Sprintf("namespaces=%v", namespaces), func(t *testing.T) {
+	var namedTaskIDs []int64
+	if err := env.pool.QueryRow(ctx, "SELECT array_agg(named_task_id) FROM tasker_named_tasks").Scan(&namedTaskIDs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		namespaces   []string
+		namedTaskIDs []int64
+	}{{[]string{planNamespace}, []int64{}}, {[]string{planNamespace}, namedTaskIDs}, {[]string{}, nil}} {
+		namespaces := c.namespaces
+		t.Run(fmt.Sprintf("namespaces=%v,templates=%v", namespaces, c.namedTaskIDs), func(t *testing.T) {
 			var plan []byte
-			query, args := dbsqlc.StepDispatchReady, []any{namespaces, 1000, "plan", int64(1000)}
+			query, args := dbsqlc.StepDispatchReady, []any{namespaces, c.namedTaskIDs, 1000, "plan", int64(1000)}
 			if len(namespaces) == 0 {
-				query = dbsqlc.StepDispatchReadyAny
+				query, args = dbsqlc.StepDispatchReadyAny, []any{namespaces, 1000, "plan", int64(1000)}
 			}
 			err := env.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&plan)
 			if err != nil {
@@ -84,7 +93,7 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = tx.Rollback(ctx) }()
-			ids, err := store.ClaimReadyIDs(ctx, tx, &store.StepDispatchParams{Namespaces: namespaces, Limit: 1000, WorkerID: "plan", LeaseMS: 1000})
+			ids, err := store.ClaimReadyIDs(ctx, tx, &store.StepDispatchParams{Namespaces: namespaces, NamedTaskIDs: c.namedTaskIDs, Limit: 1000, WorkerID: "plan", LeaseMS: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

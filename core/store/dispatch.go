@@ -14,9 +14,12 @@ import (
 // StepDispatchParams selects and leases ready steps for a dispatcher.
 type StepDispatchParams struct {
 	Namespaces []string
-	Limit      int
-	WorkerID   string
-	LeaseMS    int64
+	// NamedTaskIDs, when set, restricts the claim to tasks of these template
+	// versions (Namespaces must then hold their namespaces).
+	NamedTaskIDs []int64
+	Limit        int
+	WorkerID     string
+	LeaseMS      int64
 }
 
 // QueueStepDispatchReady queues a claim of up to Limit ready steps (of
@@ -31,14 +34,18 @@ func QueueStepDispatchReady(b *pgx.Batch, p *StepDispatchParams, out *[]int64) {
 	// With a million finished steps the claim's cost estimate crosses the JIT
 	// threshold and compiling it takes 5x the query; it never pays off here.
 	b.Queue("SELECT set_config('jit', 'off', true)")
-	// Both statements take the same parameters in the same order.
 	worker := p.WorkerID
-	a := dbsqlc.StepDispatchReadyParams{Namespaces: ns, MaxSteps: int32(p.Limit), WorkerID: &worker, LeaseMs: p.LeaseMS}
-	sql := dbsqlc.StepDispatchReady
 	if len(p.Namespaces) == 0 {
-		sql = dbsqlc.StepDispatchReadyAny
+		a := dbsqlc.StepDispatchReadyAnyParams{Namespaces: ns, MaxSteps: int32(p.Limit), WorkerID: &worker, LeaseMs: p.LeaseMS}
+		queueIDs(b, out, dbsqlc.StepDispatchReadyAny, a.Namespaces, a.MaxSteps, a.WorkerID, a.LeaseMs)
+		return
 	}
-	queueIDs(b, out, sql, a.Namespaces, a.MaxSteps, a.WorkerID, a.LeaseMs)
+	ids := p.NamedTaskIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	a := dbsqlc.StepDispatchReadyParams{Namespaces: ns, NamedTaskIds: ids, MaxSteps: int32(p.Limit), WorkerID: &worker, LeaseMs: p.LeaseMS}
+	queueIDs(b, out, dbsqlc.StepDispatchReady, a.Namespaces, a.NamedTaskIds, a.MaxSteps, a.WorkerID, a.LeaseMs)
 }
 
 // QueueStepsClaimedNow queues the read of what executors need to run the

@@ -59,3 +59,12 @@ type TemplateResult struct {
 	// Created is false when an identical template was already registered.
 	Created bool `json:"created"`
 }
+
+// TemplateKey names one registered template version.
+type TemplateKey struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+}
+
+func (k TemplateKey) String() string { return k.Namespace + "/" + k.Name + "@" + k.Version }

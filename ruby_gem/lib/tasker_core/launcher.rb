@@ -43,19 +43,20 @@ module TaskerCore
       OrchestrationManager.instance.flush_pending!
       OrchestrationManager.instance.validate_handlers!
       @namespaces = claimed_namespaces
+      @templates = claimed_templates
       warn_about_pool
       @dispatcher = Dispatcher.start(dispatcher_config)
       @manager = Manager.new(dispatcher: @dispatcher, count: @threads, logger: @logger, on_fatal: method(:fatal!)).start
       @watchdog = Watchdog.new(manager: @manager, timeout_grace: @timeout_grace, logger: @logger).start
-      @logger.info("tasker_core: worker #{@worker_id} started: #{@threads} processors, namespaces: " \
-                   "#{@namespaces == :all ? 'all' : @namespaces.join(', ')}")
+      @logger.info("tasker_core: worker #{@worker_id} started: #{@threads} processors, #{claims}")
       self
     end
 
     # The namespaces to claim: as given, or those of the registered task
     # handlers (a worker with no handlers has nothing to run).
     def claimed_namespaces
-      return @namespaces if @namespaces == :all || !@namespaces.empty?
+      @default_namespaces = @namespaces != :all && @namespaces.empty?
+      return @namespaces unless @default_namespaces
 
       registered = OrchestrationManager.instance.handlers.map(&:namespace).uniq.sort
       return registered unless registered.empty?
@@ -64,6 +65,18 @@ module TaskerCore
                              "register templates first, or pass namespaces: :all to claim every namespace"
     end
     private :claimed_namespaces
+
+    # With the default namespaces, only the registered template versions:
+    # in a rolling deploy an old worker leaves a new version's steps to the
+    # workers that have its handlers (no attempt spent on "no task
+    # handler"). Namespaces given explicitly (or :all) claim every version.
+    def claimed_templates
+      return nil unless @default_namespaces
+
+      OrchestrationManager.instance.handlers.map { |h| { namespace: h.namespace, name: h.name, version: h.version } }
+                          .sort_by { |k| k.values_at(:namespace, :name, :version) }
+    end
+    private :claimed_templates
 
     # Handlers that use Active Record each hold a connection while they
     # run: more processors than the pool has connections wait for one
@@ -150,8 +163,18 @@ module TaskerCore
     def dispatcher_config
       config = { worker_id: @worker_id, lease_ms: @lease_ms, default_step_timeout_ms: (@step_timeout * 1000).round,
                  fetch_poll_interval_ms: [(@poll_interval * 1000).round, 1].max }
-      config[:namespaces] = @namespaces unless @namespaces == :all
+      if @templates
+        config[:templates] = @templates
+      elsif @namespaces != :all
+        config[:namespaces] = @namespaces
+      end
       config
+    end
+
+    def claims
+      return "templates: #{@templates.map { |k| "#{k[:namespace]}/#{k[:name]}@#{k[:version]}" }.join(', ')}" if @templates
+
+      "namespaces: #{@namespaces == :all ? 'all' : @namespaces.join(', ')}"
     end
 
     def monotonic

@@ -19,11 +19,19 @@ RSpec.describe TaskerCore::Worker do
     expect { described_class.new(timeout_grace: "5") }.to raise_error(ArgumentError, /timeout_grace/)
   end
 
-  it "claims only the namespaces of its registered handlers unless told :all" do
+  it "claims only the namespaces and template versions of its registered handlers unless told :all" do
     foreign = TaskerCore::TaskHandler::Base.new(yaml: Workflows.yaml("foreign_wf", { "only" => [] }, namespace: "foreign_ns"),
                                                  register: false)
     TaskerCore::Engine.register_template(foreign.spec)
     foreign_id = TaskerCore::Engine.initialize_task(namespace: "foreign_ns", name: "foreign_wf", context: {}).task_id
+    # A rolling deploy: the new release registered 2.0.0 and started a task
+    # of it; this worker only has 1.0.0's handlers.
+    newer = TaskerCore::TaskHandler::Base.new(yaml: Workflows.yaml("linear_default_ns", { "only" => [] }, namespace: "spec_default_ns",
+                                                                                                       version: "2.0.0"),
+                                              register: false)
+    TaskerCore::Engine.register_template(newer.spec)
+    newer_id = TaskerCore::Engine.initialize_task(namespace: "spec_default_ns", name: "linear_default_ns", version: "2.0.0",
+                                                  context: {}).task_id
     ours = Workflows.handler(:linear, namespace: "spec_default_ns", suffix: "default_ns").initialize_task(context: {}).task_id
     worker = described_class.new(threads: 2, poll_interval: 0.05).start
     begin
@@ -33,6 +41,7 @@ RSpec.describe TaskerCore::Worker do
     end
     expect(TaskerCore::Engine.task_status(ours).status).to eq("complete")
     expect(steps_of(foreign_id)).to eq("only" => ["pending", 0]) # never claimed: no attempt spent
+    expect(steps_of(newer_id)).to eq("only" => ["pending", 0])
 
     out, status = Subprocess.ruby(<<~RUBY)
       require "tasker_core"

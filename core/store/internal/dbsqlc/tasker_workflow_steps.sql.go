@@ -274,14 +274,17 @@ WITH candidates AS (
      WHERE ws.ready_at <= now()
        AND ws.task_namespace_id = ANY (ARRAY(
              SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY ($1::text[])))
+       AND (cardinality($2::bigint[]) = 0
+            OR EXISTS (SELECT 1 FROM tasker_tasks t
+                        WHERE t.task_id = ws.task_id AND t.named_task_id = ANY ($2::bigint[])))
      ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
-     LIMIT $2
+     LIMIT $3
        FOR UPDATE OF ws SKIP LOCKED
 ), claimed AS (
     UPDATE tasker_workflow_steps ws
        SET status = 'in_progress', in_process = true, attempts = ws.attempts + 1, last_attempted_at = now(),
-           claim_owner = $3, claim_token = gen_random_uuid(),
-           lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+           claim_owner = $4, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + $5 * interval '1 millisecond', updated_at = now()
       FROM candidates c
      WHERE ws.workflow_step_id = c.workflow_step_id
     RETURNING ws.workflow_step_id, ws.task_id
@@ -296,20 +299,26 @@ SELECT workflow_step_id FROM claimed
 `
 
 type StepDispatchReadyParams struct {
-	Namespaces []string
-	MaxSteps   int32
-	WorkerID   *string
-	LeaseMs    interface{}
+	Namespaces   []string
+	NamedTaskIds []int64
+	MaxSteps     int32
+	WorkerID     *string
+	LeaseMs      interface{}
 }
 
 // The dispatcher's statements (core/dispatcher through engine/dispatch.go):
 // set-based, so a flush of many reports costs a few statements.
 // Claims up to max_steps ready steps of the namespaces for worker_id and starts
 // their pending tasks (skipping tasks locked right now: a claim never waits
-// for a task lock, and the first report starts a skipped task).
+// for a task lock, and the first report starts a skipped task). With
+// named_task_ids, only steps of tasks of those templates: a worker never
+// claims a template version it has no handler for (a rolling deploy). The
+// scan keeps the namespace index's order; each candidate costs one probe of
+// its task.
 func (q *Queries) StepDispatchReady(ctx context.Context, db DBTX, arg StepDispatchReadyParams) ([]int64, error) {
 	rows, err := db.Query(ctx, StepDispatchReady,
 		arg.Namespaces,
+		arg.NamedTaskIds,
 		arg.MaxSteps,
 		arg.WorkerID,
 		arg.LeaseMs,

@@ -88,9 +88,12 @@ module TaskerCore
       TaskAction = schema(task_id: Types::PositiveId, reason?: S::String)
 
       Milliseconds = S::Integer.constrained(gteq: 0, lteq: 86_400_000)
+      TemplateKey = schema(namespace: S::String.constrained(min_size: 1), name: S::String.constrained(min_size: 1),
+                           version: S::String.constrained(min_size: 1))
       DispatcherConfig = schema(
         worker_id: S::String.constrained(min_size: 1, max_size: 255),
         namespaces?: S::Array.of(S::String.constrained(min_size: 1)),
+        templates?: S::Array.of(TemplateKey),
         lease_ms?: Milliseconds,
         default_step_timeout_ms?: Milliseconds,
         fetch_cooldown_ms?: Milliseconds,
