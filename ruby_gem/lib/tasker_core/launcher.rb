@@ -53,27 +53,36 @@ module TaskerCore
     end
 
     # The namespaces to claim: as given, or those of the registered task
-    # handlers (a worker with no handlers has nothing to run).
+    # handlers (a worker with no handlers has nothing to run). A namespace
+    # given with no handler registered in it could only burn attempts.
     def claimed_namespaces
-      @default_namespaces = @namespaces != :all && @namespaces.empty?
-      return @namespaces unless @default_namespaces
+      return :all if @namespaces == :all
 
       registered = OrchestrationManager.instance.handlers.map(&:namespace).uniq.sort
-      return registered unless registered.empty?
+      if registered.empty?
+        raise ValidationError, "worker #{@worker_id}: no task handlers are registered, so it could run no step; " \
+                               "register templates first, or pass namespaces: :all to claim every namespace"
+      end
+      return registered if @namespaces.empty?
 
-      raise ValidationError, "worker #{@worker_id}: no task handlers are registered, so it could run no step; " \
-                             "register templates first, or pass namespaces: :all to claim every namespace"
+      missing = @namespaces - registered
+      return @namespaces if missing.empty?
+
+      raise ValidationError, "worker #{@worker_id}: no task handler is registered in namespace(s) #{missing.join(', ')} " \
+                             "(registered: #{registered.join(', ')}), so their steps could only fail; " \
+                             "register their templates, or pass namespaces: :all to claim every namespace"
     end
     private :claimed_namespaces
 
-    # With the default namespaces, only the registered template versions:
-    # in a rolling deploy an old worker leaves a new version's steps to the
-    # workers that have its handlers (no attempt spent on "no task
-    # handler"). Namespaces given explicitly (or :all) claim every version.
+    # Only the registered template versions of the claimed namespaces: in a
+    # rolling deploy an old worker leaves a new version's steps to the
+    # workers that have its handlers, with no attempt spent on "no task
+    # handler". namespaces: :all claims everything.
     def claimed_templates
-      return nil unless @default_namespaces
+      return nil if @namespaces == :all
 
-      OrchestrationManager.instance.handlers.map { |h| { namespace: h.namespace, name: h.name, version: h.version } }
+      OrchestrationManager.instance.handlers.select { |h| @namespaces.include?(h.namespace) }
+                          .map { |h| { namespace: h.namespace, name: h.name, version: h.version } }
                           .sort_by { |k| k.values_at(:namespace, :name, :version) }
     end
     private :claimed_templates
@@ -163,18 +172,14 @@ module TaskerCore
     def dispatcher_config
       config = { worker_id: @worker_id, lease_ms: @lease_ms, default_step_timeout_ms: (@step_timeout * 1000).round,
                  fetch_poll_interval_ms: [(@poll_interval * 1000).round, 1].max }
-      if @templates
-        config[:templates] = @templates
-      elsif @namespaces != :all
-        config[:namespaces] = @namespaces
-      end
+      config[:templates] = @templates if @templates
       config
     end
 
     def claims
-      return "templates: #{@templates.map { |k| "#{k[:namespace]}/#{k[:name]}@#{k[:version]}" }.join(', ')}" if @templates
+      return "namespaces: all" unless @templates
 
-      "namespaces: #{@namespaces == :all ? 'all' : @namespaces.join(', ')}"
+      "templates: #{@templates.map { |k| "#{k[:namespace]}/#{k[:name]}@#{k[:version]}" }.join(', ')}"
     end
 
     def monotonic

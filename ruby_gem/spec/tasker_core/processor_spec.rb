@@ -99,6 +99,7 @@ RSpec.describe TaskerCore::Processor do
   end
 
   it "stops the worker as fatal when processors die as fast as they are replaced" do
+    Workflows.handler(:linear, namespace: "spec_fatal_deaths", suffix: "fatal_deaths")
     allow_any_instance_of(TaskerCore::Dispatcher).to receive(:next_step).and_raise(RuntimeError, "broken fetch")
     worker = start_worker("spec_fatal_deaths", threads: 2)
     expect(wait_until { worker.fatal_error }).to be_truthy

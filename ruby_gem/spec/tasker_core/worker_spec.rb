@@ -52,9 +52,20 @@ RSpec.describe TaskerCore::Worker do
         puts e.message
       end
       puts "all=\#{TaskerCore::Worker.new(namespaces: :all).namespaces.inspect}"
+      class KnownStep < TaskerCore::StepHandler::Base
+        def process(*) = {}
+      end
+      TaskerCore::TaskHandler::Base.new(yaml: { "name" => "one", "namespace_name" => "spec_known", "version" => "1.0.0",
+                                                "step_templates" => [{ "name" => "a", "handler_class" => "KnownStep" }] }.to_yaml)
+      begin
+        TaskerCore::Worker.new(namespaces: %w[spec_known spec_unknown], threads: 1).start
+      rescue TaskerCore::ValidationError => e
+        puts e.message
+      end
     RUBY
     expect(status).to be_success, out
-    expect(out).to include("no task handlers are registered", "pass namespaces: :all", "all=:all")
+    expect(out).to include("no task handlers are registered", "pass namespaces: :all", "all=:all",
+                           "no task handler is registered in namespace(s) spec_unknown (registered: spec_known)")
   end
 
   it "runs many tasks to completion on named threads, retrying failures" do
