@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the source gem installs and works: builds it (scripts/build_gem.sh),
-# installs it offline (GOPROXY=off) into a throwaway GEM_HOME (extconf runs go
-# build on the vendored modules), then
+# installs it offline (GOPROXY=off) into a throwaway GEM_HOME (TASKER_GEM_HOME,
+# when set, names one that is kept; extconf runs go build on the vendored
+# modules), then
 # requires it in a clean Ruby with no TASKER_CORE_LIB and pings DATABASE_URL,
 # checking the library came from the installed gem and is a release build
 # (-tags tasker_release: no tasker_debug_* exports, no test helpers).
@@ -11,9 +12,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:?DATABASE_URL must be set (scripts/setup.sh exports it)}"
 
 bash scripts/build_gem.sh
-home="$(mktemp -d)"
-trap 'rm -rf "$home"' EXIT
-say "gem install --local build/tasker_core.gem into a throwaway GEM_HOME (builds libtasker_core.so)"
+if [[ -n ${TASKER_GEM_HOME:-} ]]; then
+	home="$TASKER_GEM_HOME" # kept for the caller (scripts/rails_example.sh)
+	mkdir -p "$home"
+else
+	home="$(mktemp -d)"
+	trap 'rm -rf "$home"' EXIT
+fi
+say "gem install --local build/tasker_core.gem into GEM_HOME ${home} (builds libtasker_core.so)"
 GEM_HOME="$home" GOPROXY=off GOFLAGS=-mod=vendor gem install --local --no-document build/tasker_core.gem >/dev/null
 say "requiring the installed gem and pinging the database"
 (cd "$home" && env -u TASKER_CORE_LIB GEM_HOME="$home" GEM_PATH="$home:$(gem env gempath)" ruby -e '

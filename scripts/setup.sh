@@ -22,7 +22,7 @@ TASKER_DEBIAN_PACKAGES=(
 	postgresql postgresql-contrib
 	gcc libc6-dev make
 	ruby ruby-dev ruby-ffi ruby-dry-types ruby-rspec rake bundler puma ruby-rails ruby-activejob
-	ruby-pg ruby-rack-test pgbouncer
+	ruby-pg ruby-rack-test ruby-rspec-rails pgbouncer
 )
 
 # ensure_packages: install the Debian packages that are missing (apt-get update only then).
