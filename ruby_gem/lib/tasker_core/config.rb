@@ -62,13 +62,18 @@ module TaskerCore
       database_url || ENV["TASKER_DATABASE_URL"] || ENV.fetch("DATABASE_URL", nil) || DatabaseURL.from_database_yml
     end
 
+    # The configured logger, else warnings to $stderr (not remembered as
+    # configured, so the Railtie can still hand over Rails.logger).
     def logger
-      @values[:logger] ||= Logger.new($stderr, level: Logger::WARN, progname: "tasker_core")
+      @values[:logger] || (@default_logger ||= Logger.new($stderr, level: Logger::WARN, progname: "tasker_core"))
     end
 
     def logger=(logger)
       @values[:logger] = logger
     end
+
+    # True once a logger was set (TaskerCore.configure, the Railtie).
+    def logger_configured? = !@values[:logger].nil?
 
     # The JSON object for tasker_init: engine keys that are set.
     def engine_config

@@ -8,7 +8,7 @@ module TaskerCore
   # library: that happens on first use, after any fork.
   class Railtie < Rails::Railtie
     config.before_initialize do
-      TaskerCore.config.logger ||= Rails.logger if Rails.logger
+      TaskerCore.config.logger = Rails.logger if Rails.logger && !TaskerCore.config.logger_configured?
     end
 
     initializer "tasker_core.database_url" do |app|

@@ -14,6 +14,7 @@ RSpec.describe "TaskerCore::Railtie" do
       out, status = Subprocess.ruby(<<~RUBY, env: { "DATABASE_URL" => nil })
         require "rails"
         require "tasker_core"
+        TaskerCore.logger.debug("before boot") # the gem's $stderr default, not kept once Rails is up
         class SpecApp < Rails::Application
           config.root = #{dir.inspect}
           config.eager_load = false
@@ -22,12 +23,13 @@ RSpec.describe "TaskerCore::Railtie" do
         Rails.env = "test"
         SpecApp.initialize!
         puts "url=\#{TaskerCore.config.database_url} loaded=\#{TaskerCore::Native.loaded?}"
+        puts "rails_logger=\#{TaskerCore.logger.equal?(Rails.logger)}"
         SpecApp.load_tasks
         puts Rake::Task.tasks.map(&:name).grep(/tasker_core/).inspect
         Rake::Task["tasker_core:migrate"].invoke
       RUBY
       expect(status).to be_success, out
-      expect(out).to include("url=postgres://#{uri.user}@#{uri.host}:#{uri.port}#{uri.path} loaded=false",
+      expect(out).to include("url=postgres://#{uri.user}@#{uri.host}:#{uri.port}#{uri.path} loaded=false", "rails_logger=true",
                              '["tasker_core:migrate", "tasker_core:worker"]', "tasker_core schema at version")
     end
   end
