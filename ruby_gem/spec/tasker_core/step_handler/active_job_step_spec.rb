@@ -95,6 +95,21 @@ RSpec.describe "TaskerCore::StepHandler::ActiveJobStep" do
     expect(SpecJobs.log).to be_empty
   end
 
+  it "stores a return value without an exact JSON form as its JSON-safe counterpart, never failing the step" do
+    safe = TaskerCore::StepHandler::ActiveJobStep::Result.json_safe(
+      [:sent, { at: Date.new(2024, 5, 6), 1 => BigDecimal("1.50"), "nan" => Float::NAN, "mail" => Object.new },
+       "caf\xC3\xA9 \xFF".b]
+    )
+    expect(safe).to eq(["sent", { "at" => "2024-05-06", "1" => "1.5", "nan" => nil, "mail" => nil }, "café \uFFFD"])
+    expect(TaskerCore::JSONEncoder.valid?(safe)).to be(true)
+  end
+
+  it "takes an array element by its index" do
+    handler = template("indexed", job_step("discard", "SpecJobs::DiscardingJob", arguments: ["context.users.1.id"]))
+    status = run_task_to_completion(start(handler, { "users" => [{ "id" => 1 }, { "id" => 2 }] }).task_id)
+    expect(status.step("discard").last_error["message"]).to end_with("user 2 was deleted")
+  end
+
   it "names the template, the step and the class when the job class is missing or is not a job" do
     { "SpecJobs::NoSuchJob" => /job_class SpecJobs::NoSuchJob is not defined/,
       "SpecJobs::CreateAccount" => /job_class SpecJobs::CreateAccount is not an ActiveJob::Base subclass/ }.each do |name, problem|

@@ -58,8 +58,8 @@ module TaskerCore
           kind, where, path, keys, step = source
           value = case kind
                   when :value then path
-                  when :context then dig(task.context, keys, where, path)
-                  else dig(result_of(sequence, step, where), keys, where, path)
+                  when :context then dig(task.context, keys, where, path, "context")
+                  else dig(result_of(sequence, step, where), keys, where, path, "results.#{step}")
                   end
           copy(value)
         end
@@ -70,22 +70,23 @@ module TaskerCore
           raise PermanentError.new("#{where}: #{e.message}", error_code: "argument_not_found")
         end
 
-        def dig(value, keys, where, path)
-          keys.each_with_index do |key, i|
+        # walked: the part of path already followed, named in the error.
+        def dig(value, keys, where, path, walked)
+          keys.each do |key|
             value = case value
-                    when Hash then value.fetch(key) { missing!(where, path, keys, i, "has no key #{key.inspect}") }
+                    when Hash then value.fetch(key) { missing!(where, path, "#{walked} has no key #{key.inspect}") }
                     when Array
                       index = /\A\d+\z/.match?(key) ? key.to_i : nil
-                      index && index < value.size ? value[index] : missing!(where, path, keys, i, "has no element #{key}")
-                    else missing!(where, path, keys, i, "is #{JSONEncoder.describe(value)}, not an object or array")
+                      index && index < value.size ? value[index] : missing!(where, path, "#{walked} has no element #{key}")
+                    else missing!(where, path, "#{walked} is #{JSONEncoder.describe(value)}, not an object or array")
                     end
+            walked = "#{walked}.#{key}"
           end
           value
         end
 
-        def missing!(where, path, keys, index, problem)
-          parent = path.split(".").first(path.count(".") + 1 - (keys.size - index)).join(".")
-          raise PermanentError.new("#{where}: #{path} not found: #{parent} #{problem}", error_code: "argument_not_found")
+        def missing!(where, path, problem)
+          raise PermanentError.new("#{where}: #{path} not found: #{problem}", error_code: "argument_not_found")
         end
 
         def copy(value)
