@@ -40,6 +40,13 @@ require_relative "tasker_core/worker"
 require_relative "tasker_core/testing"
 
 module TaskerCore
+  # The ActiveJob integration loads (with the activejob gem) on first
+  # reference, so requiring the gem never requires Rails.
+  autoload :StartTaskJob, File.expand_path("tasker_core/start_task_job", __dir__)
+  module StepHandler
+    autoload :ActiveJobStep, File.expand_path("tasker_core/step_handler/active_job_step", __dir__)
+  end
+
   @config = Config.new
   @config_lock = Mutex.new
 

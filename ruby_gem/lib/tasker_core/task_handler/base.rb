@@ -146,7 +146,12 @@ module TaskerCore
           raise ValidationError, "#{where}: handler_class #{step_template[:handler_class]} is not a class with #process(task, sequence, step)"
         end
 
-        klass.new(config: step_template[:handler_config] || {})
+        begin
+          klass.new(config: step_template[:handler_config] || {})
+        rescue ValidationError => e # a handler that checks its handler_config (ActiveJobStep)
+          raise ValidationError.new("#{where}: #{e.message}",
+                                    details: e.details.merge("step" => step_template[:name], "handler_class" => step_template[:handler_class]))
+        end
       end
     end
   end
