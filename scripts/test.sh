@@ -9,6 +9,7 @@
 #   5. C ABI     make lib, then make -C bindings test
 #   6. rspec     cd ruby_gem && rspec
 #   7. gem       build the source gem, gem install it offline, require it, ping
+#   8. rails     examples/rails_app: bundle install --local, db:prepare, rspec (on that gem)
 # Every suite must exist: a missing one fails the run, it is never skipped.
 # Environment: as scripts/setup.sh (DATABASE_URL, TASKER_PG_*, TASKER_SKIP_PACKAGES).
 set -euo pipefail
@@ -82,7 +83,14 @@ run_step "bindings C driver" make --no-print-directory -C bindings test
 need_cmd rspec "Debian package ruby-rspec; run scripts/setup.sh as root"
 run_step rspec bash -c 'cd ruby_gem && rspec'
 
-# 7. The source gem installs offline and its extconf builds a working library.
-run_step "gem install" bash scripts/gem_install_check.sh
+# 7. The source gem installs offline and its extconf builds a working library
+# (into a GEM_HOME kept for step 8).
+gem_home="$(mktemp -d)"
+trap 'rm -rf "$gem_home"' EXIT
+run_step "gem install" env TASKER_GEM_HOME="$gem_home" bash scripts/gem_install_check.sh
+
+# 8. examples/rails_app's specs, on the installed gem, as a Rails team runs them.
+need_path examples/rails_app/Gemfile "the Rails example app's specs"
+run_step "rails example" env TASKER_GEM_HOME="$gem_home" bash scripts/rails_example.sh
 
 say "test.sh OK in $((SECONDS - started))s; passed: $(join "${passed[@]}")"

@@ -12,6 +12,8 @@ RSpec.describe "Signups" do
     account = Account.find_by!(email: "ada@example.com")
     expect(account).to have_attributes(status: "active", workspace_slug: "ws-team-#{account.id}")
     expect(account.welcomed_at).to be_present
+    expect(TaskerCore::Engine.task_status(signup.fetch("task_id")).steps.find { |s| s.name == "send_welcome" }.results)
+      .to eq("welcomed_at" => account.welcomed_at.iso8601(3), "plan" => "team")
 
     get "/signups/#{signup.fetch('id')}"
     expect(response.parsed_body).to include(
