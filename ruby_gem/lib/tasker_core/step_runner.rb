@@ -95,6 +95,7 @@ module TaskerCore
             end
       Events.publish_to_subscribers("step.handle", payload) # ActiveSupport had it around the handler
       Events.publish("step.completed", payload)
+      log_step(claimed, payload, out.status)
       publish_task(out)
       out
     end
@@ -109,6 +110,7 @@ module TaskerCore
       failed = payload.merge(error_class: failure[:class], error_message: failure[:message], status: out.status,
                              exception: [failure[:class], failure[:message]], exception_object: error)
       report_error(error, failed)
+      log_step(claimed, payload, out.status, failure)
       Events.publish("step.failed", failed)
       Events.publish(out.status == "waiting_for_retry" ? "step.retry_requested" : "step.max_retries_reached", failed)
       publish_task(out)
@@ -125,6 +127,20 @@ module TaskerCore
       reporter.call(error, context.except(:exception_object, :exception))
     rescue StandardError => e
       TaskerCore.logger.error("tasker_core: error_reporter raised #{e.class}: #{e.message}")
+    end
+
+    # One line per step at info (a failure at warn), key=value so log search
+    # tools can filter on it: what ran, which attempt, how long, how it ended.
+    def log_step(claimed, payload, status, failure = nil)
+      logger = TaskerCore.logger
+      level = failure ? Logger::WARN : Logger::INFO
+      return unless logger.level <= level
+
+      line = +"tasker_core: step=#{claimed.step_name} task_id=#{claimed.task_id} step_id=#{claimed.workflow_step_id} " \
+              "template=#{claimed.namespace}/#{claimed.task_name}@#{claimed.task_version} attempt=#{claimed.attempts} " \
+              "duration_ms=#{payload[:duration_ms]} outcome=#{status}"
+      line << " error=#{failure[:class]}: #{failure[:message]}" if failure
+      logger.add(level, line)
     end
 
     def describe(error)

@@ -75,4 +75,20 @@ RSpec.describe TaskerCore::StepRunner do
     expect(result.error).to include("class" => "ArgumentError", "message" => "plain error in only")
     expect(result.error["backtrace"].first).to include("spec/support/workflows.rb")
   end
+
+  it "logs one key=value line per step at info, a failure at warn with its error" do
+    io = StringIO.new
+    previous = TaskerCore.config.logger
+    TaskerCore.config.logger = Logger.new(io, level: Logger::INFO)
+    h = Workflows.handler("logged", { "only" => [] })
+    init = h.initialize_task(context: { "failures" => { "only" => "raise_once" } })
+    TaskerCore::Testing.run_task_to_completion(init.task_id)
+    lines = io.string.lines.grep(/tasker_core: step=only /)
+    expect(lines.size).to eq(2)
+    template = "template=spec/logged_wf@1.0.0"
+    expect(lines[0]).to match(/WARN .*step=only task_id=#{init.task_id} step_id=\d+ #{template} attempt=1 duration_ms=[\d.]+ outcome=waiting_for_retry error=ArgumentError: plain error in only/)
+    expect(lines[1]).to match(/INFO .*step=only task_id=#{init.task_id} step_id=\d+ #{template} attempt=2 duration_ms=[\d.]+ outcome=complete$/)
+  ensure
+    TaskerCore.config.logger = previous
+  end
 end
