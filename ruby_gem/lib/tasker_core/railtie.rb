@@ -83,6 +83,5 @@ module TaskerCore
   end
 end
 
-require_relative "structure_filter"
 require_relative "railtie/database_tasks"
 require_relative "railtie/truncation"
