@@ -34,7 +34,7 @@ export DATABASE_URL="$(database_url_for "$db")"
 unset TASKER_CORE_LIB
 say "examples/rails_app: bundle install --local"
 bundle install --local --quiet 2> >(grep -v -e "run Bundler as root" -e "Bundler can ask for sudo" -e "installing your bundle as root" -e "users on this machine" >&2)
-say "examples/rails_app: bin/rails db:prepare tasker_core:migrate"
-bin/rails db:prepare tasker_core:migrate
+say "examples/rails_app: bin/rails db:prepare (the app's schema, then the engine's)"
+bin/rails db:prepare
 say "examples/rails_app: bundle exec rspec"
 bundle exec rspec

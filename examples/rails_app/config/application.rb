@@ -12,10 +12,9 @@ Bundler.require(*Rails.groups)
 module RailsApp
   # An onboarding service: POST /signups records a signup and starts its
   # onboarding workflow in the same transaction; a tasker_core worker runs
-  # the steps (app/handlers/onboarding), which use Active Record.
+  # the steps (app/step_handlers/onboarding), which use Active Record.
   class Application < Rails::Application
     config.load_defaults 6.1
     config.api_only = true
-    config.eager_load_paths << Rails.root.join("app/handlers")
   end
 end
