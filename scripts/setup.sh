@@ -23,6 +23,7 @@ TASKER_DEBIAN_PACKAGES=(
 	gcc libc6-dev make
 	ruby ruby-dev ruby-ffi ruby-dry-types ruby-rspec rake bundler puma ruby-rails ruby-activejob
 	ruby-pg ruby-rack-test pgbouncer
+	ruby-rspec-rails
 )
 
 # ensure_packages: install the Debian packages that are missing (apt-get update only then).
