@@ -75,9 +75,13 @@ func (e *TasksHeldError) Error() string {
 	if e.Count > len(e.Held) {
 		more = fmt.Sprintf(" and %d more", e.Count-len(e.Held))
 	}
-	return fmt.Sprintf("%s: %d steps are held by a worker, nothing was purged: %s%s; stop the worker "+
+	steps := "steps are"
+	if e.Count == 1 {
+		steps = "step is"
+	}
+	return fmt.Sprintf("%s: %d %s held by a worker, nothing was purged: %s%s; stop the worker "+
 		"(or let its steps finish) first, or purge with force (the worker's reports are then refused)",
-		e.Op, e.Count, strings.Join(parts, "; "), more)
+		e.Op, e.Count, steps, strings.Join(parts, "; "), more)
 }
 func (e *TasksHeldError) Code() Code { return CodeConflict }
 func (e *TasksHeldError) Details() map[string]any {
