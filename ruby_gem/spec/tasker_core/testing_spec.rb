@@ -207,7 +207,7 @@ RSpec.describe "TaskerCore::Testing isolation" do
     end
 
     it "reset! purges every task and keeps the templates; it refuses a held step unless forced; " \
-       "enable! keeps a configured lock_timeout_ms and warns when the engine already runs without one" do
+       "enable! keeps a configured lock_timeout_ms and restarts an engine already running without one" do
       out, status = run_script(<<~RUBY)
         TaskerCore.configure { |c| c.lock_timeout_ms = 750 }
         TaskerCore::Testing.enable!
@@ -224,14 +224,25 @@ RSpec.describe "TaskerCore::Testing isolation" do
         end
         puts "reset=\#{TaskerCore::Testing.reset!(force: true).slice("purged_tasks", "purged_steps")}"
         puts "again=\#{a.initialize_task(context: { "i" => 0 }).step_count}"
+        # Enabled after the engine started: it restarts with the lock timeout.
         TaskerCore.shutdown
         TaskerCore.config.lock_timeout_ms = nil
         TaskerCore.ping
         TaskerCore::Testing.enable!
+        puts "restarted=\#{!TaskerCore::Native.ready?} lock_timeout_ms=\#{TaskerCore.config.lock_timeout_ms}"
+        app = PG.connect(ENV["DATABASE_URL"])
+        app.exec("BEGIN")
+        app.exec("TRUNCATE tasker_tasks CASCADE")
+        begin
+          a.initialize_task(context: { "i" => 9 })
+        rescue TaskerCore::LockTimeoutError
+          puts "lock_timeout_after_restart"
+        end
       RUBY
       expect(status).to be_success, out
       expect(out).to include("kept=750", "refused held_count=1", 'reset={"purged_tasks"=>4, "purged_steps"=>4}', "again=1",
-                             "TaskerCore::Testing.enable! ran after the engine started")
+                             "restarted=true lock_timeout_ms=3000",
+                             "lock_timeout_after_restart")
     end
   end
 end

@@ -30,11 +30,14 @@ module TaskerCore
       # lock held by another transaction after DEFAULT_LOCK_TIMEOUT_MS
       # (LockTimeoutError) unless lock_timeout_ms is configured, and tasks
       # created from now on outside any example are recorded for #finish!.
-      # Does not load the library. Returns self.
+      # Does not load the library; if the engine already runs (something
+      # called it first), it is shut down so that its next call starts it
+      # again with the lock timeout (blocks briefly; do not call this while
+      # a worker runs). Returns self.
       def enable!
         if TaskerCore.config.lock_timeout_ms.nil?
           TaskerCore.config.lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS
-          warn_engine_running if Native.ready?
+          TaskerCore.shutdown if Native.ready?
         end
         @suite_scope ||= tracker.open
         self
@@ -129,15 +132,6 @@ module TaskerCore
         "TaskerCore::Testing: #{count} #{count == 1 ? 'step' : 'steps'} of tasks this example created still held by " \
           "a worker after #{held_wait}s (#{held.join('; ')}); the tasks were purged anyway, so the next run starts " \
           "clean. Stop every worker an example starts (worker.stop) and wait for its tasks before the example ends"
-      end
-
-      def warn_engine_running
-        TaskerCore.logger.warn(
-          "tasker_core: TaskerCore::Testing.enable! ran after the engine started, so its connections have no " \
-          "lock_timeout: a lock held by a test's own transaction will stall engine calls until their timeout. " \
-          "Require tasker_core/testing/rspec (or include TaskerCore::Testing::Minitest) before the first engine " \
-          "call, or call TaskerCore.shutdown to apply it"
-        )
       end
 
       def monotonic
