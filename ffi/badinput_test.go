@@ -62,6 +62,10 @@ func TestRejectedInputs(t *testing.T) {
 		{"no worker", exportStepClaimOne, `{"step_id":3}`, "worker_id", "is required"},
 		{"bad fail backoff", exportStepFail, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","error":{"message":"x"},"backoff_seconds":-1}`, "backoff_seconds", "must be >= 0"},
 		{"NUL in context", exportTaskInitialize, fmt.Sprintf(`{"namespace":%q,"name":"diamond","context":{"k":"a\u0000b"}}`, ns), "", "\\u0000"},
+		{"purge nothing", exportTaskPurge, `{"task_ids":[]}`, "task_ids", "must name at least one task"},
+		{"purge id zero", exportTaskPurge, `{"task_ids":[3,0]}`, "task_ids[1]", "must be > 0, got 0"},
+		{"purge ids not an array", exportTaskPurge, `{"task_ids":"1,2"}`, "task_ids", "expected array, got string"},
+		{"purge all of ids", exportTaskPurgeAll, `{"task_ids":[1]}`, "task_ids", `unknown field "task_ids"`},
 		{"cycle", exportTemplateRegister, `{"namespace":"x","name":"cyc","version":"1","steps":[{"name":"a","handler":"A","depends_on":["b"]},{"name":"b","handler":"B","depends_on":["a"]}]}`, "", "cycle"},
 	}
 	for _, tc := range cases {
@@ -82,7 +86,8 @@ func TestNullPointers(t *testing.T) {
 	checkHandles(t)
 	before := rowCounts(t)
 	for name, fn := range map[string]jsonExport{"register": exportTemplateRegister, "initialize": exportTaskInitialize,
-		"claim": exportStepClaim, "complete": exportStepComplete, "cancel": exportTaskCancel, "ancestor_results": exportAncestorResults} {
+		"claim": exportStepClaim, "complete": exportStepComplete, "cancel": exportTaskCancel, "ancestor_results": exportAncestorResults,
+		"purge": exportTaskPurge, "purge_all": exportTaskPurgeAll} {
 		t.Run(name, func(t *testing.T) {
 			e := requireErr(t, callJSON(fn, nil, 0), rcABI, "abi", "json must not be NULL")
 			require.Equal(t, "json", e.Details["argument"])
@@ -229,6 +234,7 @@ func TestLifecycle(t *testing.T) {
 		{`{}`, "database_url", "is required"},
 		{`{"database_url":"postgres://x","pool_size":-1}`, "pool_size", "must be within 1..1000"},
 		{`{"database_url":"postgres://x","log_level":"loud"}`, "log_level", "must be one of"},
+		{`{"database_url":"postgres://x","lock_timeout_ms":-1}`, "lock_timeout_ms", "must be within 0.."},
 		{`{"database_url":"postgres://x","surprise":1}`, "surprise", "unknown field"},
 		{`{"database_url":"postgres://x","backoff":{"base_ms":10,"multiplier":0.5,"max_ms":20}}`, "backoff", "multiplier must be >= 1"},
 		{`{"database_url":"::not a url::"}`, "database_url", "cannot be parsed"},

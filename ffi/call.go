@@ -28,7 +28,7 @@ func guard(rc *C.int, errOut **C.char) {
 // fail writes err's JSON to *errOut (when errOut is not NULL) and returns its
 // status code.
 func fail(errOut **C.char, err error) C.int {
-	rc, b := describe(err)
+	rc, b := describe(explainLockTimeout(err))
 	if errOut != nil {
 		*errOut = cBytes(b)
 	}

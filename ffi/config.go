@@ -25,6 +25,8 @@ type initConfig struct {
 	ConnectTimeoutMS int64          `json:"connect_timeout_ms"`
 	MaxClaimBatch    int            `json:"max_claim_batch"`
 	Backoff          *backoffConfig `json:"backoff"`
+	// LockTimeoutMS is the lock_timeout of the engine's sessions (0: wait).
+	LockTimeoutMS int64 `json:"lock_timeout_ms"`
 }
 
 // backoffConfig is backoff.Config in milliseconds.
@@ -80,7 +82,8 @@ func (c *initConfig) validate() error {
 	for _, f := range []struct {
 		name string
 		ms   int64
-	}{{"default_timeout_ms", c.DefaultTimeoutMS}, {"default_lease_ms", c.DefaultLeaseMS}, {"connect_timeout_ms", c.ConnectTimeoutMS}} {
+	}{{"default_timeout_ms", c.DefaultTimeoutMS}, {"default_lease_ms", c.DefaultLeaseMS}, {"connect_timeout_ms", c.ConnectTimeoutMS},
+		{"lock_timeout_ms", c.LockTimeoutMS}} {
 		if f.ms < 0 || f.ms > maxTimeout.Milliseconds() {
 			add(f.name, "must be within 0..%d (0 means the default), got %d", maxTimeout.Milliseconds(), f.ms)
 		}
@@ -117,6 +120,7 @@ func (c *initConfig) engineConfig() engine.Config {
 		Logger:         slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: logLevels[c.LogLevel]})),
 		PoolSize:       c.PoolSize,
 		ConnectTimeout: c.connectTimeout(),
+		LockTimeout:    time.Duration(c.LockTimeoutMS) * time.Millisecond,
 	}
 }
 

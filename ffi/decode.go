@@ -66,6 +66,12 @@ func decodeCancelTaskParams(b []byte) (*tt.CancelTaskParams, error) {
 func decodeRetryTaskParams(b []byte) (*tt.RetryTaskParams, error) {
 	return decodeStrict[tt.RetryTaskParams]("retry_task", b, maxParamDepth)
 }
+func decodePurgeTasksParams(b []byte) (*tt.PurgeTasksParams, error) {
+	return decodeStrict[tt.PurgeTasksParams]("purge_tasks", b, maxParamDepth)
+}
+func decodePurgeAllTasksParams(b []byte) (*tt.PurgeAllTasksParams, error) {
+	return decodeStrict[tt.PurgeAllTasksParams]("purge_all_tasks", b, maxParamDepth)
+}
 func decodeInitConfig(b []byte) (*initConfig, error) {
 	return decodeStrict[initConfig]("init", b, maxParamDepth)
 }

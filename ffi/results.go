@@ -74,6 +74,8 @@ func kindName(v any) string {
 		return "AncestorResults"
 	case *Stats:
 		return "Stats"
+	case *tt.PurgeResult:
+		return "PurgeResult"
 	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -120,6 +122,8 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"count": int64(len(r.Levels))}
 	case *AncestorResults:
 		return map[string]int64{"step_id": r.StepID, "count": int64(len(r.Results))}
+	case *tt.PurgeResult:
+		return map[string]int64{"purged_tasks": r.PurgedTasks, "purged_steps": r.PurgedSteps, "missing": int64(len(r.MissingTaskIDs))}
 	case *Stats:
 		return map[string]int64{"live_handles": r.LiveHandles, "goroutines": r.Goroutines, "heap_alloc_bytes": r.HeapAllocBytes}
 	}

@@ -215,6 +215,8 @@ var (
 	exportStepResolve      = jsonExport(tasker_step_resolve)
 	exportTaskCancel       = jsonExport(tasker_task_cancel)
 	exportTaskRetry        = jsonExport(tasker_task_retry)
+	exportTaskPurge        = jsonExport(tasker_task_purge)
+	exportTaskPurgeAll     = jsonExport(tasker_task_purge_all)
 	exportTaskStatus       = idExport(tasker_task_status)
 	exportExecutionContext = idExport(tasker_task_execution_context)
 	exportStepReadiness    = idExport(tasker_step_readiness)

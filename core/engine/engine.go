@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,6 +37,12 @@ type Config struct {
 	PoolSize int32
 	// ConnectTimeout bounds Open's connect and ping (10s).
 	ConnectTimeout time.Duration
+	// LockTimeout, when > 0, is the lock_timeout of Open's sessions: a
+	// statement waiting longer for a lock another transaction holds fails
+	// with a LockTimeoutError instead of waiting until the call's deadline.
+	// Test suites set it (a test's own open transaction holding a lock on
+	// tasker_* tables would otherwise stall every engine call); 0 waits.
+	LockTimeout time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -69,6 +76,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.LockTimeout < 0 {
+		return c, fmt.Errorf("lock timeout must be >= 0 (0 waits for locks), got %s", c.LockTimeout)
 	}
 	return c, nil
 }
@@ -109,6 +119,7 @@ func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
 	}
 	pc.MaxConns = cfg.PoolSize
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	sessionParams(pc.ConnConfig.RuntimeParams, cfg)
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
@@ -122,6 +133,19 @@ func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
 	cfg.Logger.Info("tasker engine: connected", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
 		"pool_size", cfg.PoolSize)
 	return &Engine{cfg: cfg, pool: pool, ownsPool: true, templates: map[int64]*template.Template{}}, nil
+}
+
+// sessionParams sets the engine's session settings, sent when each
+// connection starts: its application_name (unless the URL gives one), so
+// pg_stat_activity and LockHolders tell its sessions from the app's, and
+// lock_timeout when configured.
+func sessionParams(params map[string]string, cfg Config) {
+	if params["application_name"] == "" {
+		params["application_name"] = "tasker_core"
+	}
+	if cfg.LockTimeout > 0 {
+		params["lock_timeout"] = strconv.FormatInt(max(cfg.LockTimeout.Milliseconds(), 1), 10)
+	}
 }
 
 // Close closes the pool of an Engine made by Open; an Engine made by New

@@ -67,6 +67,8 @@ func InterpretError(op string, err error) error {
 		switch pgErr.Code {
 		case "57014": // query_canceled: statement_timeout or cancel
 			return &tt.TimeoutError{Op: op, Err: err}
+		case "55P03": // lock_not_available: the session's lock_timeout passed
+			return &tt.LockTimeoutError{Op: op, Err: err}
 		case "22P05", "22P02", "22003", "54001": // untranslatable character, invalid text, out of range, too complex
 			return tt.NewValidationError(op, "", "PostgreSQL cannot store this JSON: %s", pgErr.Message)
 		case "TK001": // the transition trigger refused a move tasker_transition_rules does not list

@@ -113,3 +113,57 @@ SELECT pg_try_advisory_lock(@key::bigint);
 
 -- name: LeaderUnlock :exec
 SELECT pg_advisory_unlock(@key::bigint);
+
+-- name: TasksLockForPurge :many
+-- Locks the tasks to purge in task_id order, as every statement locking
+-- several tasks does (TasksLockForSteps), so a purge never deadlocks a flush
+-- of reports; returns the ids that exist.
+SELECT task_id
+  FROM tasker_tasks
+ WHERE task_id = ANY (@task_ids::bigint[])
+ ORDER BY task_id
+   FOR UPDATE;
+
+-- name: TasksLockAllForPurge :many
+-- TasksLockForPurge for every task.
+SELECT task_id
+  FROM tasker_tasks
+ ORDER BY task_id
+   FOR UPDATE;
+
+-- name: TasksDelete :execrows
+-- Deletes tasks for good: their steps and the steps' edges go by ON DELETE
+-- CASCADE, every transition row by the delete triggers of migration 004.
+DELETE FROM tasker_tasks WHERE task_id = ANY (@task_ids::bigint[]);
+
+-- name: LockHolders :many
+-- Who a statement that gave up on lock_timeout was probably waiting for:
+-- the other sessions of this database holding, in an open transaction,
+-- locks on tasker_* tables that block the engine's reads or writes (any
+-- but the AccessShareLock of a plain SELECT), longest-open first, with the
+-- strongest lock each holds on each table.
+WITH held AS (
+    SELECT l.pid, c.relname::text AS relname,
+           max(array_position(ARRAY['RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                                    'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']::text[], l.mode::text)) AS strength
+      FROM pg_catalog.pg_locks l
+      JOIN pg_catalog.pg_class c ON c.oid = l.relation
+     WHERE l.granted AND l.locktype = 'relation' AND l.mode <> 'AccessShareLock'
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+       AND c.relkind IN ('r', 'p') AND c.relname LIKE 'tasker\_%'
+       AND l.pid <> pg_backend_pid()
+     GROUP BY l.pid, c.relname
+)
+SELECT a.pid::int AS pid, coalesce(a.application_name, '')::text AS application_name,
+       coalesce(a.state, '')::text AS state, a.xact_start::timestamptz AS xact_start,
+       extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS transaction_age,
+       left(coalesce(a.query, ''), 300)::text AS query,
+       array_agg((ARRAY['RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                        'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']::text[])[h.strength]
+                 || ' on ' || h.relname ORDER BY h.strength DESC, h.relname)::text[] AS locks
+  FROM held h
+  JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid
+ WHERE a.xact_start IS NOT NULL
+ GROUP BY a.pid, a.application_name, a.state, a.xact_start, a.query
+ ORDER BY a.xact_start
+ LIMIT @max_holders;

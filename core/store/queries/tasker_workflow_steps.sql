@@ -390,3 +390,26 @@ RETURNING ws.workflow_step_id;
 -- n_live_tup, read from their functions (sqlc's catalog lacks the view).
 SELECT coalesce(pg_stat_get_mod_since_analyze('tasker_workflow_steps'::regclass)
                 > greatest(1000, 0.1 * pg_stat_get_live_tuples('tasker_workflow_steps'::regclass)), false)::boolean AS stale;
+
+-- name: StepsLockForPurge :one
+-- Locks every step of the tasks being purged, so no worker claims one while
+-- the purge decides (claims skip locked steps), and counts them.
+WITH locked AS MATERIALIZED (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.task_id = ANY (@task_ids::bigint[])
+     ORDER BY ws.workflow_step_id
+       FOR UPDATE
+)
+SELECT count(*)::bigint FROM locked;
+
+-- name: StepsHeld :many
+-- The steps of the tasks that a worker holds (claimed, lease not expired),
+-- the first max_listed of them, each row with how many there are in all.
+SELECT ws.task_id, ws.workflow_step_id, s.name, coalesce(ws.claim_owner, '')::text AS claim_owner,
+       ws.lease_expires_at::timestamptz AS lease_expires_at, (count(*) OVER ())::int AS total
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE ws.task_id = ANY (@task_ids::bigint[]) AND ws.status = 'in_progress' AND ws.lease_expires_at > now()
+ ORDER BY ws.task_id, ws.workflow_step_id
+ LIMIT @max_listed;

@@ -18,6 +18,8 @@ module TaskerCore
       default_lease_ms: 30_000,     # (engine) claim lease when a worker gives none
       connect_timeout_ms: 10_000,   # (engine)
       backoff: nil,                 # (engine) {base_ms:, multiplier:, max_ms:, jitter_fraction:}
+      lock_timeout_ms: nil,         # (engine) give up waiting for a lock another transaction holds after this long
+                                    # (LockTimeoutError); nil waits. TaskerCore::Testing.enable! sets 3_000
       call_timeout_ms: 0,           # per-call timeout passed to every export; 0 = the engine's default
       logger: nil,                  # a Logger; nil logs warnings to $stderr
       worker_threads: 2,            # TaskerCore::Worker defaults: processor threads
@@ -34,7 +36,7 @@ module TaskerCore
     }.freeze
 
     ENGINE_KEYS = %i[database_url pool_size gomaxprocs memory_limit_bytes log_level default_timeout_ms
-                     default_lease_ms connect_timeout_ms backoff].freeze
+                     default_lease_ms connect_timeout_ms backoff lock_timeout_ms].freeze
 
     DEFAULTS.each_key do |key|
       next if key == :logger

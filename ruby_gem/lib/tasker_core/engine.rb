@@ -28,6 +28,7 @@ module TaskerCore
     def initialize_task(request)
       OrchestrationManager.instance.flush_pending!
       result = Out::InitializeResult.from_h(json_call(:initialize_task, :tasker_task_initialize, In::TaskRequest, request))
+      Testing.tracker.record(result.task_id)
       publish_initialized(request, result)
       result
     end
@@ -110,6 +111,24 @@ module TaskerCore
       status = Out::TaskHandleResult.from_h(json_call(:retry_task, :tasker_task_retry, In::TaskAction, params))
       Events.publish("task.retry_requested", task_id: status.task_id, reason: reason_of(params))
       status
+    end
+
+    # Deletes tasks for good, in one transaction: each with its steps,
+    # their edges, transitions and results (templates stay). params:
+    # {task_ids: [Integer] (1..10_000), skip_missing?: false, force?: false}.
+    # Returns {"purged_tasks" =>, "purged_steps" =>, "missing_task_ids" => []}.
+    # Raises ValidationError, NotFoundError (ids naming no task, without
+    # skip_missing: details["task_ids"]; nothing purged), ConflictError (a
+    # step is held by a worker, without force: details["held"]; nothing
+    # purged).
+    def purge_tasks(params)
+      json_call(:purge_tasks, :tasker_task_purge, In::PurgeTasks, params)
+    end
+
+    # Deletes every task of the database, as purge_tasks does (test suites,
+    # development databases). params: {force?: false}.
+    def purge_all_tasks(params = {})
+      json_call(:purge_all_tasks, :tasker_task_purge_all, In::PurgeAllTasks, params)
     end
 
     def task_status(task_id)

@@ -30,9 +30,11 @@ module TaskerCore
     def self.from_status(rc, payload, operation: nil)
       payload ||= {}
       code = payload["code"] || CODES_BY_STATUS.fetch(rc, "internal")
+      details = payload["details"] || {}
       klass = REGISTRY.fetch(code, InternalError)
+      klass = LockTimeoutError if klass == TimeoutError && details["reason"] == "lock_timeout"
       message = payload["message"] || "#{operation || 'call'} failed with status #{rc}"
-      klass.new(message, code: code, details: payload["details"] || {})
+      klass.new(message, code: code, details: details)
     end
   end
 
@@ -50,6 +52,30 @@ module TaskerCore
   # A dispatcher that is quiet or stopped hands out no more steps: the
   # processor asking should exit. Not a failure.
   class ShutdownError < Error; code! "shutdown"; end
+
+  # A statement of the engine gave up waiting for a lock another transaction
+  # holds on tasker_* tables (the engine's lock_timeout_ms, which
+  # TaskerCore::Testing sets). Its code is "timeout", so rescuing
+  # TimeoutError catches it too. #holders are the sessions that held locks
+  # (Hashes: "pid", "application_name", "state", "query", "locks", ...).
+  #
+  # In a test suite this is nearly always the test's own transaction: a
+  # TRUNCATE or DELETE of engine tables inside a transactional fixture keeps
+  # its lock until the example ends, while the engine, on connections of its
+  # own, waits for it. The message says so.
+  class LockTimeoutError < TimeoutError
+    ADVICE = "Probably a TRUNCATE or DELETE of tasker_* tables inside a transactional fixture: the test's " \
+             "transaction keeps that lock until the example ends, while the engine waits for it on connections " \
+             "of its own. Don't touch tasker_* tables from the app's connection (leave them out of " \
+             "DatabaseCleaner too): TaskerCore::Testing purges the tasks each example created, and " \
+             "TaskerCore::Testing.reset! empties the engine"
+
+    def initialize(message = nil, code: "timeout", details: {})
+      super("#{message}. #{ADVICE}", code: code, details: details)
+    end
+
+    def holders = details["holders"] || []
+  end
 
   # A task request whose identity matches an existing task.
   class DuplicateTaskError < Error

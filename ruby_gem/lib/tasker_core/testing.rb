@@ -1,8 +1,13 @@
 # frozen_string_literal: true
 
+require_relative "testing/tracker"
+require_relative "testing/isolation"
+
 module TaskerCore
-  # Step-by-step helpers for RSpec (include TaskerCore::Testing, or call them
-  # on the module). Both block and run handlers in the calling thread.
+  # Step-by-step helpers for tests (include TaskerCore::Testing, or call
+  # them on the module). Both block and run handlers in the calling thread.
+  # Isolation between examples (testing/isolation.rb) comes with
+  # require "tasker_core/testing/rspec" or TaskerCore::Testing::Minitest.
   module Testing
     WORKER_ID = "tasker_core.testing"
 

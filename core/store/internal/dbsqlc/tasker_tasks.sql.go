@@ -31,6 +31,77 @@ func (q *Queries) LeaderUnlock(ctx context.Context, db DBTX, key int64) error {
 	return err
 }
 
+const LockHolders = `-- name: LockHolders :many
+WITH held AS (
+    SELECT l.pid, c.relname::text AS relname,
+           max(array_position(ARRAY['RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                                    'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']::text[], l.mode::text)) AS strength
+      FROM pg_catalog.pg_locks l
+      JOIN pg_catalog.pg_class c ON c.oid = l.relation
+     WHERE l.granted AND l.locktype = 'relation' AND l.mode <> 'AccessShareLock'
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+       AND c.relkind IN ('r', 'p') AND c.relname LIKE 'tasker\_%'
+       AND l.pid <> pg_backend_pid()
+     GROUP BY l.pid, c.relname
+)
+SELECT a.pid::int AS pid, coalesce(a.application_name, '')::text AS application_name,
+       coalesce(a.state, '')::text AS state, a.xact_start::timestamptz AS xact_start,
+       extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS transaction_age,
+       left(coalesce(a.query, ''), 300)::text AS query,
+       array_agg((ARRAY['RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock',
+                        'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']::text[])[h.strength]
+                 || ' on ' || h.relname ORDER BY h.strength DESC, h.relname)::text[] AS locks
+  FROM held h
+  JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid
+ WHERE a.xact_start IS NOT NULL
+ GROUP BY a.pid, a.application_name, a.state, a.xact_start, a.query
+ ORDER BY a.xact_start
+ LIMIT $1
+`
+
+type LockHoldersRow struct {
+	Pid             int32
+	ApplicationName string
+	State           string
+	XactStart       time.Time
+	TransactionAge  float64
+	Query           string
+	Locks           []string
+}
+
+// Who a statement that gave up on lock_timeout was probably waiting for:
+// the other sessions of this database holding, in an open transaction,
+// locks on tasker_* tables that block the engine's reads or writes (any
+// but the AccessShareLock of a plain SELECT), longest-open first, with the
+// strongest lock each holds on each table.
+func (q *Queries) LockHolders(ctx context.Context, db DBTX, maxHolders int32) ([]LockHoldersRow, error) {
+	rows, err := db.Query(ctx, LockHolders, maxHolders)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockHoldersRow{}
+	for rows.Next() {
+		var i LockHoldersRow
+		if err := rows.Scan(
+			&i.Pid,
+			&i.ApplicationName,
+			&i.State,
+			&i.XactStart,
+			&i.TransactionAge,
+			&i.Query,
+			&i.Locks,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const Ping = `-- name: Ping :exec
 SELECT pg_sleep($1::float8 / 1000)
 `
@@ -363,6 +434,79 @@ func (q *Queries) TaskStepCountsMany(ctx context.Context, db DBTX, taskIds []int
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TasksDelete = `-- name: TasksDelete :execrows
+DELETE FROM tasker_tasks WHERE task_id = ANY ($1::bigint[])
+`
+
+// Deletes tasks for good: their steps and the steps' edges go by ON DELETE
+// CASCADE, every transition row by the delete triggers of migration 004.
+func (q *Queries) TasksDelete(ctx context.Context, db DBTX, taskIds []int64) (int64, error) {
+	result, err := db.Exec(ctx, TasksDelete, taskIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const TasksLockAllForPurge = `-- name: TasksLockAllForPurge :many
+SELECT task_id
+  FROM tasker_tasks
+ ORDER BY task_id
+   FOR UPDATE
+`
+
+// TasksLockForPurge for every task.
+func (q *Queries) TasksLockAllForPurge(ctx context.Context, db DBTX) ([]int64, error) {
+	rows, err := db.Query(ctx, TasksLockAllForPurge)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var task_id int64
+		if err := rows.Scan(&task_id); err != nil {
+			return nil, err
+		}
+		items = append(items, task_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TasksLockForPurge = `-- name: TasksLockForPurge :many
+SELECT task_id
+  FROM tasker_tasks
+ WHERE task_id = ANY ($1::bigint[])
+ ORDER BY task_id
+   FOR UPDATE
+`
+
+// Locks the tasks to purge in task_id order, as every statement locking
+// several tasks does (TasksLockForSteps), so a purge never deadlocks a flush
+// of reports; returns the ids that exist.
+func (q *Queries) TasksLockForPurge(ctx context.Context, db DBTX, taskIds []int64) ([]int64, error) {
+	rows, err := db.Query(ctx, TasksLockForPurge, taskIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var task_id int64
+		if err := rows.Scan(&task_id); err != nil {
+			return nil, err
+		}
+		items = append(items, task_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -1054,6 +1054,59 @@ func (q *Queries) StepsHeartbeatMany(ctx context.Context, db DBTX, arg StepsHear
 	return items, nil
 }
 
+const StepsHeld = `-- name: StepsHeld :many
+SELECT ws.task_id, ws.workflow_step_id, s.name, coalesce(ws.claim_owner, '')::text AS claim_owner,
+       ws.lease_expires_at::timestamptz AS lease_expires_at, (count(*) OVER ())::int AS total
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+ WHERE ws.task_id = ANY ($1::bigint[]) AND ws.status = 'in_progress' AND ws.lease_expires_at > now()
+ ORDER BY ws.task_id, ws.workflow_step_id
+ LIMIT $2
+`
+
+type StepsHeldParams struct {
+	TaskIds   []int64
+	MaxListed int32
+}
+
+type StepsHeldRow struct {
+	TaskID         int64
+	WorkflowStepID int64
+	Name           string
+	ClaimOwner     string
+	LeaseExpiresAt time.Time
+	Total          int32
+}
+
+// The steps of the tasks that a worker holds (claimed, lease not expired),
+// the first max_listed of them, each row with how many there are in all.
+func (q *Queries) StepsHeld(ctx context.Context, db DBTX, arg StepsHeldParams) ([]StepsHeldRow, error) {
+	rows, err := db.Query(ctx, StepsHeld, arg.TaskIds, arg.MaxListed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StepsHeldRow{}
+	for rows.Next() {
+		var i StepsHeldRow
+		if err := rows.Scan(
+			&i.TaskID,
+			&i.WorkflowStepID,
+			&i.Name,
+			&i.ClaimOwner,
+			&i.LeaseExpiresAt,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const StepsInsert = `-- name: StepsInsert :many
 INSERT INTO tasker_workflow_steps (task_id, task_namespace_id, named_step_id, retryable, retry_limit, pending_parents, priority)
 SELECT $1::bigint, ns.task_namespace_id, s.named_step_id, s.retryable, s.retry_limit, s.pending_parents,
@@ -1107,6 +1160,26 @@ func (q *Queries) StepsInsert(ctx context.Context, db DBTX, arg StepsInsertParam
 		return nil, err
 	}
 	return items, nil
+}
+
+const StepsLockForPurge = `-- name: StepsLockForPurge :one
+WITH locked AS MATERIALIZED (
+    SELECT ws.workflow_step_id
+      FROM tasker_workflow_steps ws
+     WHERE ws.task_id = ANY ($1::bigint[])
+     ORDER BY ws.workflow_step_id
+       FOR UPDATE
+)
+SELECT count(*)::bigint FROM locked
+`
+
+// Locks every step of the tasks being purged, so no worker claims one while
+// the purge decides (claims skip locked steps), and counts them.
+func (q *Queries) StepsLockForPurge(ctx context.Context, db DBTX, taskIds []int64) (int64, error) {
+	row := db.QueryRow(ctx, StepsLockForPurge, taskIds)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const StepsLockMany = `-- name: StepsLockMany :many

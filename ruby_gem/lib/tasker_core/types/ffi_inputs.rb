@@ -87,6 +87,15 @@ module TaskerCore
       ResolveStep = schema(step_id: Types::PositiveId, reason?: S::String, results?: Types::Any)
       TaskAction = schema(task_id: Types::PositiveId, reason?: S::String)
 
+      # The library's cap on the ids of one purge (tt.MaxPurgeTaskIDs).
+      MAX_PURGE_TASK_IDS = 10_000
+      PurgeTasks = schema(
+        task_ids: S::Array.of(Types::PositiveId).constrained(min_size: 1, max_size: MAX_PURGE_TASK_IDS),
+        skip_missing?: S::Bool,
+        force?: S::Bool
+      )
+      PurgeAllTasks = schema(force?: S::Bool)
+
       Milliseconds = S::Integer.constrained(gteq: 0, lteq: 86_400_000)
       TemplateKey = schema(namespace: S::String.constrained(min_size: 1), name: S::String.constrained(min_size: 1),
                            version: S::String.constrained(min_size: 1))
