@@ -3,6 +3,9 @@
 ENV["RAILS_ENV"] ||= "test"
 require_relative "../config/environment"
 require "rspec/rails"
+# Each example's tasks are purged after it (the engine writes on its own
+# connections, so the fixture's rollback does not undo them).
+require "tasker_core/testing/rspec"
 
 ActiveRecord::Migration.maintain_test_schema!
 
