@@ -62,6 +62,11 @@ func TestRejectedInputs(t *testing.T) {
 		{"no worker", exportStepClaimOne, `{"step_id":3}`, "worker_id", "is required"},
 		{"bad fail backoff", exportStepFail, `{"step_id":1,"claim_token":"8c1f3b8e-6a0e-4a43-9f3e-0f7c1f0e2b11","error":{"message":"x"},"backoff_seconds":-1}`, "backoff_seconds", "must be >= 0"},
 		{"NUL in context", exportTaskInitialize, fmt.Sprintf(`{"namespace":%q,"name":"diamond","context":{"k":"a\u0000b"}}`, ns), "", "\\u0000"},
+		{"unknown list state", exportTaskList, `{"states":["done"]}`, "states[0]", `unknown task state "done"; valid states: pending, in_progress`},
+		{"huge list page", exportTaskList, `{"limit":1000000}`, "limit", "must be within 1..500, got 1000000"},
+		{"unknown list key", exportTaskList, `{"offset":100}`, "offset", `unknown field "offset"`},
+		{"stats minutes", exportOperationsStats, `{"minutes":0.5}`, "minutes", "expected integer, got number 0.5"},
+		{"stuck limit", exportStuckWork, `{"limit":100000}`, "limit", "must be within 1..1000, got 100000"},
 		{"cycle", exportTemplateRegister, `{"namespace":"x","name":"cyc","version":"1","steps":[{"name":"a","handler":"A","depends_on":["b"]},{"name":"b","handler":"B","depends_on":["a"]}]}`, "", "cycle"},
 	}
 	for _, tc := range cases {

@@ -66,6 +66,15 @@ func decodeCancelTaskParams(b []byte) (*tt.CancelTaskParams, error) {
 func decodeRetryTaskParams(b []byte) (*tt.RetryTaskParams, error) {
 	return decodeStrict[tt.RetryTaskParams]("retry_task", b, maxParamDepth)
 }
+func decodeTaskListParams(b []byte) (*tt.TaskListParams, error) {
+	return decodeStrict[tt.TaskListParams]("list_tasks", b, maxParamDepth)
+}
+func decodeStatsParams(b []byte) (*tt.StatsParams, error) {
+	return decodeStrict[tt.StatsParams]("stats", b, maxParamDepth)
+}
+func decodeStuckParams(b []byte) (*tt.StuckParams, error) {
+	return decodeStrict[tt.StuckParams]("stuck_work", b, maxParamDepth)
+}
 func decodeInitConfig(b []byte) (*initConfig, error) {
 	return decodeStrict[initConfig]("init", b, maxParamDepth)
 }

@@ -74,6 +74,12 @@ func kindName(v any) string {
 		return "AncestorResults"
 	case *Stats:
 		return "Stats"
+	case *tt.TaskList:
+		return "TaskList"
+	case *tt.OperationsStats:
+		return "OperationsStats"
+	case *tt.StuckReport:
+		return "StuckReport"
 	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -122,6 +128,16 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"step_id": r.StepID, "count": int64(len(r.Results))}
 	case *Stats:
 		return map[string]int64{"live_handles": r.LiveHandles, "goroutines": r.Goroutines, "heap_alloc_bytes": r.HeapAllocBytes}
+	case *tt.TaskList:
+		next := int64(0)
+		if r.NextBeforeTaskID != nil {
+			next = *r.NextBeforeTaskID
+		}
+		return map[string]int64{"count": int64(len(r.Tasks)), "next_before_task_id": next}
+	case *tt.OperationsStats:
+		return map[string]int64{"ready_steps": r.ReadySteps}
+	case *tt.StuckReport:
+		return map[string]int64{"count": int64(len(r.Work))}
 	}
 	return nil
 }
