@@ -121,6 +121,11 @@ extern const char *_GoStringPtr(_GoString_ s);
 
 #line 1 "cgo-generated-wrapper"
 
+#line 3 "exports_operations.go"
+ #include <stdint.h>
+
+#line 1 "cgo-generated-wrapper"
+
 #line 3 "exports_process.go"
  #include <stdint.h>
  #include <stdlib.h>
@@ -228,6 +233,9 @@ extern int tasker_handle_json(uint64_t h, char** out, int64_t* len_out, char** e
 extern int tasker_handle_int64(uint64_t h, char* field, int64_t* out, char** err_out);
 extern int tasker_handle_kind(uint64_t h, char** out, char** err_out);
 extern int tasker_handle_free(uint64_t h, char** err_out);
+extern int tasker_task_list(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_operations_stats(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_stuck_work(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_version(char** out, int64_t* len_out);
 extern int tasker_init(char* config_json, char** err_out);
 extern int tasker_shutdown(int64_t timeout_ms, char** err_out);

@@ -66,6 +66,11 @@ func TestRejectedInputs(t *testing.T) {
 		{"purge id zero", exportTaskPurge, `{"task_ids":[3,0]}`, "task_ids[1]", "must be > 0, got 0"},
 		{"purge ids not an array", exportTaskPurge, `{"task_ids":"1,2"}`, "task_ids", "expected array, got string"},
 		{"purge all of ids", exportTaskPurgeAll, `{"task_ids":[1]}`, "task_ids", `unknown field "task_ids"`},
+		{"unknown list state", exportTaskList, `{"states":["done"]}`, "states[0]", `unknown task state "done"; valid states: pending, in_progress`},
+		{"huge list page", exportTaskList, `{"limit":1000000}`, "limit", "must be within 1..500, got 1000000"},
+		{"unknown list key", exportTaskList, `{"offset":100}`, "offset", `unknown field "offset"`},
+		{"stats minutes", exportOperationsStats, `{"minutes":0.5}`, "minutes", "expected integer, got number 0.5"},
+		{"stuck limit", exportStuckWork, `{"limit":100000}`, "limit", "must be within 1..1000, got 100000"},
 		{"cycle", exportTemplateRegister, `{"namespace":"x","name":"cyc","version":"1","steps":[{"name":"a","handler":"A","depends_on":["b"]},{"name":"b","handler":"B","depends_on":["a"]}]}`, "", "cycle"},
 	}
 	for _, tc := range cases {

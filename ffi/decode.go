@@ -72,6 +72,15 @@ func decodePurgeTasksParams(b []byte) (*tt.PurgeTasksParams, error) {
 func decodePurgeAllTasksParams(b []byte) (*tt.PurgeAllTasksParams, error) {
 	return decodeStrict[tt.PurgeAllTasksParams]("purge_all_tasks", b, maxParamDepth)
 }
+func decodeTaskListParams(b []byte) (*tt.TaskListParams, error) {
+	return decodeStrict[tt.TaskListParams]("list_tasks", b, maxParamDepth)
+}
+func decodeStatsParams(b []byte) (*tt.StatsParams, error) {
+	return decodeStrict[tt.StatsParams]("stats", b, maxParamDepth)
+}
+func decodeStuckParams(b []byte) (*tt.StuckParams, error) {
+	return decodeStrict[tt.StuckParams]("stuck_work", b, maxParamDepth)
+}
 func decodeInitConfig(b []byte) (*initConfig, error) {
 	return decodeStrict[initConfig]("init", b, maxParamDepth)
 }

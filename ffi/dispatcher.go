@@ -28,6 +28,7 @@ type dispatcherConfig struct {
 	FetchPollIntervalMS  int64            `json:"fetch_poll_interval_ms"`
 	MaxBatch             int              `json:"max_batch"`
 	RescueIntervalMS     int64            `json:"rescue_interval_ms"`
+	StuckIntervalMS      int64            `json:"stuck_interval_ms"`
 }
 
 func decodeDispatcherConfig(b []byte) (*dispatcherConfig, error) {
@@ -56,6 +57,7 @@ func (c *dispatcherConfig) config(s *engineState) (dispatcher.Config, error) {
 		FetchPollInterval:  ms("fetch_poll_interval_ms", c.FetchPollIntervalMS),
 		MaxBatch:           c.MaxBatch,
 		RescueInterval:     ms("rescue_interval_ms", c.RescueIntervalMS),
+		StuckInterval:      ms("stuck_interval_ms", c.StuckIntervalMS),
 		Logger:             s.logger,
 	}
 	if len(v.Problems) > 0 {

@@ -96,6 +96,18 @@ func FuzzDecodePurge(f *testing.F) {
 	fuzzDecoder(f, decodePurgeTasksParams, `{"task_ids":[1,2,2],"skip_missing":true,"force":false}`)
 }
 
+func FuzzDecodeTaskList(f *testing.F) {
+	fuzzDecoder(f, decodeTaskListParams, `{"states":["error"],"namespace":"n","name":"t","version":"1","older_than_seconds":60,"before_task_id":9,"limit":5}`)
+}
+
+func FuzzDecodeStats(f *testing.F) {
+	fuzzDecoder(f, decodeStatsParams, `{"minutes":15}`)
+}
+
+func FuzzDecodeStuck(f *testing.F) {
+	fuzzDecoder(f, decodeStuckParams, `{"default_step_timeout_ms":1000,"grace_ms":10,"limit":5}`)
+}
+
 func FuzzDecodeInitConfig(f *testing.F) {
 	fuzzDecoder(f, decodeInitConfig, `{"database_url":"postgres://x","pool_size":3,"backoff":{"base_ms":1,"multiplier":2,"max_ms":10,"jitter_fraction":0.1}}`)
 }

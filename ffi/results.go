@@ -76,6 +76,12 @@ func kindName(v any) string {
 		return "Stats"
 	case *tt.PurgeResult:
 		return "PurgeResult"
+	case *tt.TaskList:
+		return "TaskList"
+	case *tt.OperationsStats:
+		return "OperationsStats"
+	case *tt.StuckReport:
+		return "StuckReport"
 	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -126,6 +132,16 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"purged_tasks": r.PurgedTasks, "purged_steps": r.PurgedSteps, "missing": int64(len(r.MissingTaskIDs))}
 	case *Stats:
 		return map[string]int64{"live_handles": r.LiveHandles, "goroutines": r.Goroutines, "heap_alloc_bytes": r.HeapAllocBytes}
+	case *tt.TaskList:
+		next := int64(0)
+		if r.NextBeforeTaskID != nil {
+			next = *r.NextBeforeTaskID
+		}
+		return map[string]int64{"count": int64(len(r.Tasks)), "next_before_task_id": next}
+	case *tt.OperationsStats:
+		return map[string]int64{"ready_steps": r.ReadySteps}
+	case *tt.StuckReport:
+		return map[string]int64{"count": int64(len(r.Work))}
 	}
 	return nil
 }

@@ -40,6 +40,12 @@ type Config struct {
 	// RescueInterval is how often the maintenance loop looks for expired
 	// leases (5s).
 	RescueInterval time.Duration
+	// StuckInterval is how often the maintenance leader looks for stuck
+	// work (steps past their lease or timeout, tasks with nothing runnable)
+	// and records it in tasker_stuck_work (1m). Steps whose template sets
+	// no timeout are judged by DefaultStepTimeout, so give every worker the
+	// same one.
+	StuckInterval time.Duration
 	// Logger receives the dispatcher's warnings and errors (the engine's
 	// logger when nil).
 	Logger *slog.Logger
@@ -89,6 +95,7 @@ func (c Config) withDefaults() (Config, error) {
 		{&c.FetchCooldown, 2 * time.Millisecond, time.Microsecond, "fetch_cooldown"},
 		{&c.FetchPollInterval, time.Second, time.Millisecond, "fetch_poll_interval"},
 		{&c.RescueInterval, 5 * time.Second, 10 * time.Millisecond, "rescue_interval"},
+		{&c.StuckInterval, time.Minute, 10 * time.Millisecond, "stuck_interval"},
 	} {
 		if err := def(f.d, f.v, f.name, f.least); err != nil {
 			return c, err

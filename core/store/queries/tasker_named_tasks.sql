@@ -46,3 +46,14 @@ SELECT ntns.named_step_id, s.name
   FROM tasker_named_tasks_named_steps ntns
   JOIN tasker_named_steps s ON s.named_step_id = ntns.named_step_id
  WHERE ntns.named_task_id = @named_task_id;
+
+-- name: NamedTaskIDsMatching :many
+-- The templates of a namespace, optionally of one name and version ('' for
+-- any), for list filters.
+SELECT nt.named_task_id
+  FROM tasker_named_tasks nt
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ WHERE n.name = @namespace
+   AND (@name::text = '' OR nt.name = @name::text)
+   AND (@version::text = '' OR nt.version = @version::text)
+ ORDER BY nt.named_task_id;

@@ -167,3 +167,41 @@ SELECT a.pid::int AS pid, coalesce(a.application_name, '')::text AS application_
  GROUP BY a.pid, a.application_name, a.state, a.xact_start, a.query
  ORDER BY a.xact_start
  LIMIT @max_holders;
+-- name: TaskList :many
+-- A page of tasks newest first below before_task_id, filtered by age
+-- (milliseconds, none when NULL): a backward walk of the primary key, or of
+-- index_tasks_on_requested_at when the age bound is narrow.
+SELECT t.task_id, n.name AS namespace, nt.name, nt.version, t.status, t.priority, t.requested_at, t.updated_at,
+       t.completed_at
+  FROM tasker_tasks t
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ WHERE t.task_id < @before_task_id
+   AND (sqlc.narg(older_than_ms)::bigint IS NULL
+        OR t.requested_at < now() - sqlc.narg(older_than_ms)::bigint * interval '1 millisecond')
+   AND (sqlc.narg(newer_than_ms)::bigint IS NULL
+        OR t.requested_at >= now() - sqlc.narg(newer_than_ms)::bigint * interval '1 millisecond')
+ ORDER BY t.task_id DESC
+ LIMIT @max_tasks;
+
+-- name: TaskListByTemplate :many
+-- TaskList for tasks of the given templates: one walk of
+-- index_tasks_on_named_task_id_and_task_id per template, merged by id.
+SELECT t.task_id, n.name AS namespace, nt.name, nt.version, t.status, t.priority, t.requested_at, t.updated_at,
+       t.completed_at
+  FROM unnest(@named_task_ids::bigint[]) AS x(named_task_id)
+ CROSS JOIN LATERAL (
+       SELECT tk.task_id
+         FROM tasker_tasks tk
+        WHERE tk.named_task_id = x.named_task_id AND tk.task_id < @before_task_id
+          AND (sqlc.narg(older_than_ms)::bigint IS NULL
+               OR tk.requested_at < now() - sqlc.narg(older_than_ms)::bigint * interval '1 millisecond')
+          AND (sqlc.narg(newer_than_ms)::bigint IS NULL
+               OR tk.requested_at >= now() - sqlc.narg(newer_than_ms)::bigint * interval '1 millisecond')
+        ORDER BY tk.task_id DESC
+        LIMIT @max_tasks) m
+  JOIN tasker_tasks t ON t.task_id = m.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ ORDER BY t.task_id DESC
+ LIMIT @max_tasks;

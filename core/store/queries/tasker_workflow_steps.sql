@@ -413,3 +413,38 @@ SELECT ws.task_id, ws.workflow_step_id, s.name, coalesce(ws.claim_owner, '')::te
  WHERE ws.task_id = ANY (@task_ids::bigint[]) AND ws.status = 'in_progress' AND ws.lease_expires_at > now()
  ORDER BY ws.task_id, ws.workflow_step_id
  LIMIT @max_listed;
+-- The operations surface's reads (migration 009).
+
+-- name: StepsReadySummary :one
+-- Steps that may be claimed now and since when the oldest has waited, from
+-- index_workflow_steps_ready; oldest_seconds is -1 when none is ready.
+SELECT count(*)::bigint AS ready, coalesce(extract(epoch FROM now() - min(ready_at)), -1)::float8 AS oldest_seconds,
+       now()::timestamptz AS now
+  FROM tasker_workflow_steps
+ WHERE ready_at <= now();
+
+-- name: StuckSteps :many
+-- Steps in progress past their lease (lease_expired) or, lease still held,
+-- running past their timeout (the template's timeout_seconds, else
+-- default_timeout_ms) plus grace_ms (past_timeout); from the lease index,
+-- which holds the steps in progress only.
+SELECT ws.workflow_step_id, ws.task_id, s.name AS step_name, n.name AS namespace, nt.name, nt.version,
+       t.status AS task_status, coalesce(ws.claim_owner, '')::text AS claim_owner, ws.attempts,
+       ws.last_attempted_at, ws.lease_expires_at, coalesce(ntns.timeout_seconds, 0)::int AS timeout_seconds,
+       (ws.lease_expires_at < now())::boolean AS lease_expired,
+       coalesce(extract(epoch FROM now() - ws.last_attempted_at), 0)::float8 AS running_seconds,
+       coalesce(extract(epoch FROM now() - ws.lease_expires_at), 0)::float8 AS lease_overdue_seconds
+  FROM tasker_workflow_steps ws
+  JOIN tasker_tasks t ON t.task_id = ws.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_named_tasks_named_steps ntns
+    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
+ WHERE ws.status = 'in_progress'
+   AND (ws.lease_expires_at < now()
+        OR ws.last_attempted_at
+           + coalesce(ntns.timeout_seconds * interval '1 second', sqlc.arg(default_timeout_ms)::bigint * interval '1 millisecond')
+           + sqlc.arg(grace_ms)::bigint * interval '1 millisecond' < now())
+ ORDER BY ws.workflow_step_id
+ LIMIT @max_findings;

@@ -4,20 +4,61 @@ require "optparse"
 require_relative "../tasker_core"
 require_relative "cli/status_printer"
 require_relative "cli/demo"
+require_relative "cli/task_commands"
+require_relative "cli/action_commands"
+require_relative "cli/health_commands"
 
 module TaskerCore
-  # The tasker-core executable: parses arguments and hands off to the gem.
-  #   tasker-core migrate
-  #   tasker-core worker [-r FILE] [-t TEMPLATE.yaml] [-n NAMESPACE] [--threads N]
-  #   tasker-core status TASK_ID
-  #   tasker-core demo [--orders N]
+  # The tasker-core executable: parses arguments and hands off to the gem
+  # (HELP lists the commands; the operations commands are in cli/*_commands.rb
+  # over TaskerCore::Operations).
   class CLI
-    USAGE = "usage: tasker-core [--debug] migrate | worker [options] | status TASK_ID | demo [--orders N]"
+    USAGE = "usage: tasker-core [--debug] COMMAND [options] (tasker-core --help lists the commands)"
+    HELP = <<~TEXT
+      usage: tasker-core [--debug] COMMAND [options]
+
+      Commands:
+        migrate                       apply the engine's migrations
+        worker [options]              run a worker in the foreground (worker --help)
+        demo [--orders N]             run the order fulfillment demo
+        list [filters]                tasks newest first: --state S[,S] --namespace NS --template NAME[@VERSION]
+                                      --older-than 2h --newer-than 15m --limit N (1..500) --before TASK_ID
+        show TASK_ID                  a task's steps: state, attempts, duration, last error (status is an alias)
+        retry TASK_ID...              move tasks in error back to pending (--reason TEXT)
+        cancel TASK_ID...             cancel tasks and their unfinished steps (--reason TEXT)
+        resolve STEP_ID               resolve a step manually (--reason TEXT, --results JSON)
+        stuck                         steps past their lease or timeout, tasks with nothing runnable
+        stats                         counts by state, ready steps, throughput per minute (--minutes N)
+
+      list, show, stuck, stats, retry, cancel and resolve take --json (one JSON document on stdout;
+      on failure {"error": {"code", "message", "details"}}). COMMAND --help shows a command's options.
+      The database is DATABASE_URL (or TASKER_DATABASE_URL, or config/database.yml).
+
+      Exit status:
+        0  done
+        1  refused or failed: a wrong state (retry of a task not in error, ...), a database error;
+           for several ids: any id refused or failed
+        2  usage: unknown command or option, bad argument or filter; nothing was done
+        3  not found: an id, namespace or template that does not exist (for several ids: every
+           failing id was not found)
+    TEXT
+
+    COMMANDS = {
+      "list" => -> (out, err) { ListCommand.new(out: out, err: err) },
+      "show" => -> (out, err) { ShowCommand.new(out: out, err: err) },
+      "status" => -> (out, err) { ShowCommand.new(out: out, err: err) },
+      "retry" => -> (out, err) { TaskActionCommand.new("retry", out: out, err: err) },
+      "cancel" => -> (out, err) { TaskActionCommand.new("cancel", out: out, err: err) },
+      "resolve" => -> (out, err) { ResolveCommand.new(out: out, err: err) },
+      "stuck" => -> (out, err) { StuckCommand.new(out: out, err: err) },
+      "stats" => -> (out, err) { StatsCommand.new(out: out, err: err) }
+    }.freeze
 
     attr_reader :debug
 
-    def initialize(out: $stdout)
+    def initialize(out: $stdout, err: $stderr)
       @out = out
+      @err = err
       @debug = false
     end
 
@@ -26,14 +67,18 @@ module TaskerCore
       argv = argv.dup
       @debug = !argv.delete("--debug").nil?
       command = argv.shift
+      return COMMANDS.fetch(command).call(@out, @err).run(argv) if COMMANDS.key?(command)
+
       case command
       when "migrate" then migrate
       when "worker" then worker(argv)
-      when "status" then status(argv)
       when "demo" then demo(argv)
+      when "-h", "--help", "help"
+        @out.puts HELP
+        EXIT_OK
       else
-        warn USAGE
-        command.nil? || %w[-h --help help].include?(command) ? 0 : 2
+        @err.puts(command.nil? ? HELP : "tasker-core: unknown command #{command.inspect}\n#{USAGE}")
+        command.nil? ? EXIT_OK : EXIT_USAGE
       end
     end
 
@@ -84,23 +129,10 @@ module TaskerCore
       [opts, deadline]
     end
 
-    def status(argv)
-      id = Integer(argv.first || "", exception: false)
-      return usage_error("status needs a numeric TASK_ID") unless id
-
-      StatusPrinter.new(@out).print(id)
-      0
-    end
-
     def demo(argv)
       orders = 5
       OptionParser.new { |o| o.on("--orders N", Integer) { |n| orders = n } }.parse!(argv)
       Demo.new(orders: orders, out: @out).run ? 0 : 1
-    end
-
-    def usage_error(message)
-      warn "tasker-core: #{message}\n#{USAGE}"
-      2
     end
   end
 end

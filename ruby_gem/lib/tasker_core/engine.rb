@@ -131,6 +131,26 @@ module TaskerCore
       json_call(:purge_all_tasks, :tasker_task_purge_all, In::PurgeAllTasks, params)
     end
 
+    # A page of tasks, newest first (bindings/ABI.md tasker_task_list):
+    # {"tasks" => [...], "next_before_task_id" => id or nil}, deep-frozen.
+    # Raises ValidationError (unknown state, page over 500, ...),
+    # NotFoundError (nothing registered under the namespace or template).
+    def list_tasks(params)
+      Out.deep_freeze(json_call(:list_tasks, :tasker_task_list, In::TaskList, params))
+    end
+
+    # Tasks and open steps by state, ready steps, recorded stuck work and
+    # the step throughput per minute (tasker_operations_stats), deep-frozen.
+    def operations_stats(params = {})
+      Out.deep_freeze(json_call(:stats, :tasker_operations_stats, In::Stats, params))
+    end
+
+    # What is stuck now (tasker_stuck_work): {"checked_at", "work" => [...]},
+    # deep-frozen.
+    def stuck_work(params = {})
+      Out.deep_freeze(json_call(:stuck_work, :tasker_stuck_work, In::Stuck, params))
+    end
+
     def task_status(task_id)
       Out::TaskHandleResult.from_h(id_call(:task_status, :tasker_task_status, task_id))
     end

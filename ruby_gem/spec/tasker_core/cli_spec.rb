@@ -20,7 +20,7 @@ RSpec.describe TaskerCore::CLI do
   it "migrates (idempotently) and rejects a bad task id" do
     expect(described_class.new(out: out).run(["migrate"])).to eq(0)
     expect(out.string).to match(/up to date \(version \d+\)/)
-    expect { expect(described_class.new(out: out).run(%w[status abc])).to eq(2) }.to output(/numeric TASK_ID/).to_stderr
+    expect { expect(described_class.new(out: out).run(%w[status abc])).to eq(2) }.to output(/TASK_ID must be a positive integer, got "abc"/).to_stderr
   end
 
   it "runs the demo end to end" do

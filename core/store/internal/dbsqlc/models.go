@@ -44,6 +44,17 @@ type TaskerNamedTasksNamedStep struct {
 	TimeoutSeconds    *int32
 }
 
+type TaskerStuckWork struct {
+	ID             int64
+	Kind           string
+	TaskID         int64
+	WorkflowStepID *int64
+	Reason         string
+	Details        []byte
+	FirstSeenAt    time.Time
+	LastSeenAt     time.Time
+}
+
 type TaskerTask struct {
 	TaskID       int64
 	NamedTaskID  int64

@@ -67,6 +67,44 @@ func (q *Queries) NamedTaskGet(ctx context.Context, db DBTX, arg NamedTaskGetPar
 	return i, err
 }
 
+const NamedTaskIDsMatching = `-- name: NamedTaskIDsMatching :many
+SELECT nt.named_task_id
+  FROM tasker_named_tasks nt
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ WHERE n.name = $1
+   AND ($2::text = '' OR nt.name = $2::text)
+   AND ($3::text = '' OR nt.version = $3::text)
+ ORDER BY nt.named_task_id
+`
+
+type NamedTaskIDsMatchingParams struct {
+	Namespace string
+	Name      string
+	Version   string
+}
+
+// The templates of a namespace, optionally of one name and version (” for
+// any), for list filters.
+func (q *Queries) NamedTaskIDsMatching(ctx context.Context, db DBTX, arg NamedTaskIDsMatchingParams) ([]int64, error) {
+	rows, err := db.Query(ctx, NamedTaskIDsMatching, arg.Namespace, arg.Name, arg.Version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var named_task_id int64
+		if err := rows.Scan(&named_task_id); err != nil {
+			return nil, err
+		}
+		items = append(items, named_task_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const NamedTaskInsert = `-- name: NamedTaskInsert :one
 INSERT INTO tasker_named_tasks (task_namespace_id, name, version, description, identity_strategy, configuration, shape_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -283,6 +283,157 @@ func (q *Queries) TaskInsert(ctx context.Context, db DBTX, arg TaskInsertParams)
 	return task_id, err
 }
 
+const TaskList = `-- name: TaskList :many
+SELECT t.task_id, n.name AS namespace, nt.name, nt.version, t.status, t.priority, t.requested_at, t.updated_at,
+       t.completed_at
+  FROM tasker_tasks t
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ WHERE t.task_id < $1
+   AND ($2::bigint IS NULL
+        OR t.requested_at < now() - $2::bigint * interval '1 millisecond')
+   AND ($3::bigint IS NULL
+        OR t.requested_at >= now() - $3::bigint * interval '1 millisecond')
+ ORDER BY t.task_id DESC
+ LIMIT $4
+`
+
+type TaskListParams struct {
+	BeforeTaskID int64
+	OlderThanMs  *int64
+	NewerThanMs  *int64
+	MaxTasks     int32
+}
+
+type TaskListRow struct {
+	TaskID      int64
+	Namespace   string
+	Name        string
+	Version     string
+	Status      string
+	Priority    int32
+	RequestedAt time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+// A page of tasks newest first below before_task_id, filtered by age
+// (milliseconds, none when NULL): a backward walk of the primary key, or of
+// index_tasks_on_requested_at when the age bound is narrow.
+func (q *Queries) TaskList(ctx context.Context, db DBTX, arg TaskListParams) ([]TaskListRow, error) {
+	rows, err := db.Query(ctx, TaskList,
+		arg.BeforeTaskID,
+		arg.OlderThanMs,
+		arg.NewerThanMs,
+		arg.MaxTasks,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskListRow{}
+	for rows.Next() {
+		var i TaskListRow
+		if err := rows.Scan(
+			&i.TaskID,
+			&i.Namespace,
+			&i.Name,
+			&i.Version,
+			&i.Status,
+			&i.Priority,
+			&i.RequestedAt,
+			&i.UpdatedAt,
+			&i.CompletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TaskListByTemplate = `-- name: TaskListByTemplate :many
+SELECT t.task_id, n.name AS namespace, nt.name, nt.version, t.status, t.priority, t.requested_at, t.updated_at,
+       t.completed_at
+  FROM unnest($1::bigint[]) AS x(named_task_id)
+ CROSS JOIN LATERAL (
+       SELECT tk.task_id
+         FROM tasker_tasks tk
+        WHERE tk.named_task_id = x.named_task_id AND tk.task_id < $2
+          AND ($3::bigint IS NULL
+               OR tk.requested_at < now() - $3::bigint * interval '1 millisecond')
+          AND ($4::bigint IS NULL
+               OR tk.requested_at >= now() - $4::bigint * interval '1 millisecond')
+        ORDER BY tk.task_id DESC
+        LIMIT $5) m
+  JOIN tasker_tasks t ON t.task_id = m.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+ ORDER BY t.task_id DESC
+ LIMIT $5
+`
+
+type TaskListByTemplateParams struct {
+	NamedTaskIds []int64
+	BeforeTaskID int64
+	OlderThanMs  *int64
+	NewerThanMs  *int64
+	MaxTasks     int32
+}
+
+type TaskListByTemplateRow struct {
+	TaskID      int64
+	Namespace   string
+	Name        string
+	Version     string
+	Status      string
+	Priority    int32
+	RequestedAt time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+// TaskList for tasks of the given templates: one walk of
+// index_tasks_on_named_task_id_and_task_id per template, merged by id.
+func (q *Queries) TaskListByTemplate(ctx context.Context, db DBTX, arg TaskListByTemplateParams) ([]TaskListByTemplateRow, error) {
+	rows, err := db.Query(ctx, TaskListByTemplate,
+		arg.NamedTaskIds,
+		arg.BeforeTaskID,
+		arg.OlderThanMs,
+		arg.NewerThanMs,
+		arg.MaxTasks,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskListByTemplateRow{}
+	for rows.Next() {
+		var i TaskListByTemplateRow
+		if err := rows.Scan(
+			&i.TaskID,
+			&i.Namespace,
+			&i.Name,
+			&i.Version,
+			&i.Status,
+			&i.Priority,
+			&i.RequestedAt,
+			&i.UpdatedAt,
+			&i.CompletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const TaskLock = `-- name: TaskLock :one
 SELECT t.task_id, t.status, t.named_task_id
   FROM tasker_tasks t

@@ -1250,6 +1250,30 @@ func (q *Queries) StepsNeedAnalyze(ctx context.Context, db DBTX) (bool, error) {
 	return stale, err
 }
 
+const StepsReadySummary = `-- name: StepsReadySummary :one
+
+SELECT count(*)::bigint AS ready, coalesce(extract(epoch FROM now() - min(ready_at)), -1)::float8 AS oldest_seconds,
+       now()::timestamptz AS now
+  FROM tasker_workflow_steps
+ WHERE ready_at <= now()
+`
+
+type StepsReadySummaryRow struct {
+	Ready         int64
+	OldestSeconds float64
+	Now           time.Time
+}
+
+// The operations surface's reads (migration 009).
+// Steps that may be claimed now and since when the oldest has waited, from
+// index_workflow_steps_ready; oldest_seconds is -1 when none is ready.
+func (q *Queries) StepsReadySummary(ctx context.Context, db DBTX) (StepsReadySummaryRow, error) {
+	row := db.QueryRow(ctx, StepsReadySummary)
+	var i StepsReadySummaryRow
+	err := row.Scan(&i.Ready, &i.OldestSeconds, &i.Now)
+	return i, err
+}
+
 const StepsReleaseMany = `-- name: StepsReleaseMany :many
 UPDATE tasker_workflow_steps
    SET status = 'pending', attempts = greatest(attempts - 1, 0), in_process = false,
@@ -1293,4 +1317,91 @@ func (q *Queries) StepsRetryForTask(ctx context.Context, db DBTX, taskID int64) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const StuckSteps = `-- name: StuckSteps :many
+SELECT ws.workflow_step_id, ws.task_id, s.name AS step_name, n.name AS namespace, nt.name, nt.version,
+       t.status AS task_status, coalesce(ws.claim_owner, '')::text AS claim_owner, ws.attempts,
+       ws.last_attempted_at, ws.lease_expires_at, coalesce(ntns.timeout_seconds, 0)::int AS timeout_seconds,
+       (ws.lease_expires_at < now())::boolean AS lease_expired,
+       coalesce(extract(epoch FROM now() - ws.last_attempted_at), 0)::float8 AS running_seconds,
+       coalesce(extract(epoch FROM now() - ws.lease_expires_at), 0)::float8 AS lease_overdue_seconds
+  FROM tasker_workflow_steps ws
+  JOIN tasker_tasks t ON t.task_id = ws.task_id
+  JOIN tasker_named_tasks nt ON nt.named_task_id = t.named_task_id
+  JOIN tasker_task_namespaces n ON n.task_namespace_id = nt.task_namespace_id
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_named_tasks_named_steps ntns
+    ON ntns.named_task_id = t.named_task_id AND ntns.named_step_id = ws.named_step_id
+ WHERE ws.status = 'in_progress'
+   AND (ws.lease_expires_at < now()
+        OR ws.last_attempted_at
+           + coalesce(ntns.timeout_seconds * interval '1 second', $1::bigint * interval '1 millisecond')
+           + $2::bigint * interval '1 millisecond' < now())
+ ORDER BY ws.workflow_step_id
+ LIMIT $3
+`
+
+type StuckStepsParams struct {
+	DefaultTimeoutMs int64
+	GraceMs          int64
+	MaxFindings      int32
+}
+
+type StuckStepsRow struct {
+	WorkflowStepID      int64
+	TaskID              int64
+	StepName            string
+	Namespace           string
+	Name                string
+	Version             string
+	TaskStatus          string
+	ClaimOwner          string
+	Attempts            int32
+	LastAttemptedAt     *time.Time
+	LeaseExpiresAt      *time.Time
+	TimeoutSeconds      int32
+	LeaseExpired        bool
+	RunningSeconds      float64
+	LeaseOverdueSeconds float64
+}
+
+// Steps in progress past their lease (lease_expired) or, lease still held,
+// running past their timeout (the template's timeout_seconds, else
+// default_timeout_ms) plus grace_ms (past_timeout); from the lease index,
+// which holds the steps in progress only.
+func (q *Queries) StuckSteps(ctx context.Context, db DBTX, arg StuckStepsParams) ([]StuckStepsRow, error) {
+	rows, err := db.Query(ctx, StuckSteps, arg.DefaultTimeoutMs, arg.GraceMs, arg.MaxFindings)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StuckStepsRow{}
+	for rows.Next() {
+		var i StuckStepsRow
+		if err := rows.Scan(
+			&i.WorkflowStepID,
+			&i.TaskID,
+			&i.StepName,
+			&i.Namespace,
+			&i.Name,
+			&i.Version,
+			&i.TaskStatus,
+			&i.ClaimOwner,
+			&i.Attempts,
+			&i.LastAttemptedAt,
+			&i.LeaseExpiresAt,
+			&i.TimeoutSeconds,
+			&i.LeaseExpired,
+			&i.RunningSeconds,
+			&i.LeaseOverdueSeconds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -95,6 +95,22 @@ module TaskerCore
         force?: S::Bool
       )
       PurgeAllTasks = schema(force?: S::Bool)
+      TaskList = schema(
+        states?: S::Array.of(S::String),
+        namespace?: S::String.constrained(min_size: 1),
+        name?: S::String.constrained(min_size: 1),
+        version?: S::String.constrained(min_size: 1),
+        older_than_seconds?: S::Integer.constrained(gteq: 0),
+        newer_than_seconds?: S::Integer.constrained(gteq: 0),
+        before_task_id?: S::Integer.constrained(gteq: 0, lteq: (2**63) - 1),
+        limit?: S::Integer.constrained(gteq: 1, lteq: 500)
+      )
+      Stats = schema(minutes?: S::Integer.constrained(gteq: 1, lteq: 1440))
+      Stuck = schema(
+        default_step_timeout_ms?: S::Integer.constrained(gteq: 1, lteq: 604_800_000),
+        grace_ms?: S::Integer.constrained(gteq: 0, lteq: 604_800_000),
+        limit?: S::Integer.constrained(gteq: 1, lteq: 1000)
+      )
 
       Milliseconds = S::Integer.constrained(gteq: 0, lteq: 86_400_000)
       TemplateKey = schema(namespace: S::String.constrained(min_size: 1), name: S::String.constrained(min_size: 1),
@@ -108,7 +124,8 @@ module TaskerCore
         fetch_cooldown_ms?: Milliseconds,
         fetch_poll_interval_ms?: Milliseconds,
         max_batch?: S::Integer.constrained(gteq: 1, lteq: 1000),
-        rescue_interval_ms?: Milliseconds
+        rescue_interval_ms?: Milliseconds,
+        stuck_interval_ms?: Milliseconds
       )
 
       # Returns the validated, symbol-keyed hash; raises ValidationError.

@@ -1,0 +1,7 @@
+DROP TABLE tasker_stuck_work;
+DROP INDEX index_step_transitions_created_at_brin;
+DROP INDEX index_tasks_on_requested_at;
+CREATE INDEX index_tasks_on_named_task_id ON tasker_tasks (named_task_id);
+DROP INDEX index_tasks_on_named_task_id_and_task_id;
+DROP STATISTICS tasker_task_transitions_current_state_stats;
+DROP INDEX index_task_transitions_current_state;
