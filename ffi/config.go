@@ -25,6 +25,10 @@ type initConfig struct {
 	ConnectTimeoutMS int64          `json:"connect_timeout_ms"`
 	MaxClaimBatch    int            `json:"max_claim_batch"`
 	Backoff          *backoffConfig `json:"backoff"`
+	// PgBouncer and ListenDatabaseURL: see engine.Config.PgBouncer and
+	// ListenURL.
+	PgBouncer         bool   `json:"pgbouncer"`
+	ListenDatabaseURL string `json:"listen_database_url"`
 }
 
 // backoffConfig is backoff.Config in milliseconds.
@@ -117,6 +121,8 @@ func (c *initConfig) engineConfig() engine.Config {
 		Logger:         slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: logLevels[c.LogLevel]})),
 		PoolSize:       c.PoolSize,
 		ConnectTimeout: c.connectTimeout(),
+		PgBouncer:      c.PgBouncer,
+		ListenURL:      c.ListenDatabaseURL,
 	}
 }
 

@@ -6,8 +6,8 @@ import (
 )
 
 // maintain rescues the expired leases of crashed workers every
-// RescueInterval. Every dispatcher runs it; an advisory lock lets one process
-// do a round at a time.
+// RescueInterval. Every dispatcher runs it; a transaction advisory lock lets
+// one process do a round at a time (engine.RescueExpiredLeases).
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTicker(d.cfg.RescueInterval)
 	defer t.Stop()

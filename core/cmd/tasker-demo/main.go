@@ -55,6 +55,7 @@ const (
 func main() {
 	workers := flag.Int("workers", 3, "concurrent workers")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up after this long")
+	database := flag.String("database", demoDatabase, "the database on DATABASE_URL's server to run in (created if missing)")
 	flag.Parse()
 	if *workers < 1 {
 		fmt.Fprintln(os.Stderr, "tasker-demo: -workers must be at least 1")
@@ -62,7 +63,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	code, err := run(ctx, *workers, *timeout)
+	code, err := run(ctx, *workers, *timeout, *database)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tasker-demo:", err)
 		os.Exit(2)
@@ -70,12 +71,12 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
+func run(ctx context.Context, workers int, timeout time.Duration, database string) (int, error) {
 	serverURL := os.Getenv("DATABASE_URL")
 	if serverURL == "" {
 		serverURL = defaultServerURL
 	}
-	dbURL, created, err := ensureDatabase(ctx, serverURL, demoDatabase)
+	dbURL, created, err := ensureDatabase(ctx, serverURL, database)
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +93,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	var conflict *tt.TemplateConflictError
 	if errors.As(err, &conflict) {
 		return 0, fmt.Errorf("%w\n(the database %s holds an older demo template; drop it with: psql -c 'DROP DATABASE %s')",
-			err, demoDatabase, demoDatabase)
+			err, database, database)
 	}
 	if err != nil {
 		return 0, err
@@ -187,7 +188,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	case d.fatal != nil:
 		fmt.Printf("stopped early, %d of %d tasks did not complete: %v\n", incomplete, len(d.order), d.fatal)
 		fmt.Printf("(if the engine's schema changed since %s was created, drop it and run again: psql -c 'DROP DATABASE %s')\n",
-			demoDatabase, demoDatabase)
+			database, database)
 	case ctx.Err() != nil:
 		fmt.Printf("interrupted: %d of %d tasks did not complete\n", incomplete, len(d.order))
 	case runCtx.Err() != nil:
