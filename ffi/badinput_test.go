@@ -243,6 +243,8 @@ func TestLifecycle(t *testing.T) {
 		{`{"database_url":"postgres://x","surprise":1}`, "surprise", "unknown field"},
 		{`{"database_url":"postgres://x","backoff":{"base_ms":10,"multiplier":0.5,"max_ms":20}}`, "backoff", "multiplier must be >= 1"},
 		{`{"database_url":"::not a url::"}`, "database_url", "cannot be parsed"},
+		{`{"database_url":"postgres://x","pgbouncer":true,"listen_database_url":"::not a url::"}`, "listen_database_url", "cannot be parsed"},
+		{`{"database_url":"postgres://x","pgbouncer":"yes"}`, "pgbouncer", ""},
 	}
 	for _, b := range bad {
 		e := requireErr(t, callInit(&b.cfg), rcValidation, "validation", b.text)

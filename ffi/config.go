@@ -27,6 +27,10 @@ type initConfig struct {
 	Backoff          *backoffConfig `json:"backoff"`
 	// LockTimeoutMS is the lock_timeout of the engine's sessions (0: wait).
 	LockTimeoutMS int64 `json:"lock_timeout_ms"`
+	// PgBouncer and ListenDatabaseURL: see engine.Config.PgBouncer and
+	// ListenURL.
+	PgBouncer         bool   `json:"pgbouncer"`
+	ListenDatabaseURL string `json:"listen_database_url"`
 }
 
 // backoffConfig is backoff.Config in milliseconds.
@@ -121,6 +125,8 @@ func (c *initConfig) engineConfig() engine.Config {
 		PoolSize:       c.PoolSize,
 		ConnectTimeout: c.connectTimeout(),
 		LockTimeout:    time.Duration(c.LockTimeoutMS) * time.Millisecond,
+		PgBouncer:      c.PgBouncer,
+		ListenURL:      c.ListenDatabaseURL,
 	}
 }
 

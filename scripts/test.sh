@@ -5,7 +5,8 @@
 #   1. gofmt     gofmt -l core ffi prints nothing
 #   2. sqlc      the checked-in core/store/internal/dbsqlc is what sqlc generates (make generate)
 #   3. go vet    go vet ./...
-#   4. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through)
+#   4. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through; the
+#                PgBouncer tests start a private pgbouncer, so it must be installed)
 #   5. C ABI     make lib, then make -C bindings test
 #   6. rspec     cd ruby_gem && rspec
 #   7. gem       build the source gem, gem install it offline, require it, ping
@@ -62,6 +63,9 @@ for p in core ffi bindings/Makefile ruby_gem/spec ruby_gem/tasker_core.gemspec; 
 	need_path "$p" "the test suite of ${p%%/*}"
 done
 need_path core/store/sqlc.yaml "the generated-code check (sqlc diff)"
+# The PgBouncer tests (go test's TestPgBouncer*, rspec's pgbouncer_spec) start their own PgBouncer.
+have pgbouncer || [[ -x /usr/sbin/pgbouncer ]] ||
+	die "pgbouncer not found (Debian package pgbouncer; scripts/setup.sh installs it): the PgBouncer tests cannot run"
 need_path tools/go.mod "the generated-code check (sqlc diff)"
 
 # 1. gofmt.

@@ -9,7 +9,8 @@
 //   - The producer claims only as many steps as there are executors waiting
 //     in Next at that moment, so a worker never holds a backlog nobody runs.
 //     It is woken by LISTEN/NOTIFY (channel tasker_steps_ready) and polls as
-//     a fallback.
+//     a fallback; behind PgBouncer it LISTENs only on the engine's direct
+//     ListenURL, and without one it polls.
 //   - The completer gathers the reports of every executor and records them
 //     in one transaction per flush with set-based statements (group commit):
 //     results, state changes, children's release, task finalization. Children

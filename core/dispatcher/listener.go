@@ -17,8 +17,19 @@ const NotifyChannel = "tasker_steps_ready"
 // listen wakes the producer on every notification for this worker's
 // namespaces. pgxlisten keeps one connection of its own and reconnects after
 // an outage; the producer's poll covers the gap.
+//
+// Behind PgBouncer in transaction mode a LISTEN through the pooler hears
+// nothing (its server connection goes back to the pool at once), so the
+// engine gives a direct connection (engine.Config.ListenURL) or none: then
+// the poll alone finds work other processes made ready, and the local
+// handoff still gives this worker's own children to its executors at once.
 func (d *Dispatcher) listen(ctx context.Context) {
-	cfg := d.eng.Pool().Config().ConnConfig.Copy()
+	cfg := d.eng.ListenConfig()
+	if cfg == nil {
+		d.cfg.Logger.Info("tasker dispatcher: no LISTEN connection (PgBouncer without a listen URL): polling for ready steps",
+			"worker_id", d.cfg.WorkerID, "fetch_poll_interval", d.cfg.FetchPollInterval)
+		return
+	}
 	l := &pgxlisten.Listener{
 		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, cfg) },
 		ReconnectDelay: time.Second,

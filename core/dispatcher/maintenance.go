@@ -9,8 +9,8 @@ import (
 
 // maintain rescues the expired leases of crashed workers every
 // RescueInterval and, every StuckInterval, records the work that is stuck
-// anyway (engine.RecordStuckWork). Every dispatcher runs it; an advisory
-// lock lets one process do a round at a time.
+// anyway (engine.RecordStuckWork). Every dispatcher runs it; a transaction
+// advisory lock lets one process do a round at a time.
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTicker(d.cfg.RescueInterval)
 	defer t.Stop()

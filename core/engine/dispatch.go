@@ -430,22 +430,21 @@ const rescueLockKey = 0x7461736b6572 + 1
 // when no other process is doing it right now, then analyzes the steps table
 // when its statistics lag far behind; leader is false when another process
 // held the lock.
+//
+// The leader lock is a transaction advisory lock held by a transaction that
+// stays open for the round (the recovery runs in transactions of its own):
+// it ends with that transaction or its connection, never outlives the round,
+// and holds even when a pooler in transaction mode shares the connection.
 func (e *Engine) RescueExpiredLeases(ctx context.Context) (n int, leader bool, err error) {
-	conn, err := e.pool.Acquire(ctx)
+	lock, err := e.pool.Begin(ctx)
 	if err != nil {
 		return 0, false, store.InterpretError("rescue_leases", err)
 	}
-	defer conn.Release()
-	ok, err := store.LeaderTryLock(ctx, conn, rescueLockKey)
+	defer func() { _ = lock.Rollback(context.WithoutCancel(ctx)) }()
+	ok, err := store.LeaderTryLock(ctx, lock, rescueLockKey)
 	if err != nil || !ok {
 		return 0, false, store.InterpretError("rescue_leases", err)
 	}
-	defer func() {
-		// A lock that cannot be released dies with its connection.
-		if uerr := store.LeaderUnlock(context.WithoutCancel(ctx), conn, rescueLockKey); uerr != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-	}()
 	n, err = e.RecoverExpiredLeases(ctx)
 	if err != nil {
 		return n, true, err
@@ -454,9 +453,12 @@ func (e *Engine) RescueExpiredLeases(ctx context.Context) (n int, leader bool, e
 		e.cfg.Logger.Info("tasker engine: recovered expired leases (their workers stopped heartbeating)", "steps", n)
 	}
 	// The leader also keeps the planner's view of the steps table fresh.
-	stale, err := store.StepsNeedAnalyze(ctx, conn)
+	stale, err := store.StepsNeedAnalyze(ctx, lock)
 	if err == nil && stale {
-		err = store.StepsAnalyze(ctx, conn)
+		err = store.StepsAnalyze(ctx, lock)
+	}
+	if err == nil {
+		err = lock.Commit(ctx)
 	}
 	return n, true, store.InterpretError("analyze_steps", err)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasker-systems/tasker-core-go/core/backoff"
@@ -43,6 +44,20 @@ type Config struct {
 	// Test suites set it (a test's own open transaction holding a lock on
 	// tasker_* tables would otherwise stall every engine call); 0 waits.
 	LockTimeout time.Duration
+	// PgBouncer says the pool reaches PostgreSQL through PgBouncer in
+	// transaction pool mode (or another pooler that may give each
+	// transaction a different server connection). The engine then keeps no
+	// state on a connection between transactions: Open runs statements
+	// without named prepared statements (pgx's cache_describe mode, unless
+	// the URL sets default_query_exec_mode), New refuses a pool that
+	// prepares them, and dispatchers LISTEN only on ListenURL.
+	PgBouncer bool
+	// ListenURL is a direct connection to PostgreSQL (not through a
+	// pooler) where dispatchers LISTEN for ready steps. Empty means the
+	// pool's own server, or, with PgBouncer, no LISTEN at all: dispatchers
+	// then find work other processes made ready by polling
+	// (dispatcher.Config.FetchPollInterval).
+	ListenURL string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -89,18 +104,30 @@ type Engine struct {
 	cfg      Config
 	pool     *pgxpool.Pool
 	ownsPool bool
+	listen   *pgx.ConnConfig // nil: no LISTEN
 
 	mu        sync.RWMutex
 	templates map[int64]*template.Template // by named_task_id; a version never changes shape
 }
 
 // New returns an Engine on pool. The caller keeps ownership of the pool.
+// With cfg.PgBouncer, a pool that caches prepared statements (pgx's default
+// cache_statement mode) is a ValidationError.
 func New(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, pool: pool, templates: map[int64]*template.Template{}}, nil
+	if cfg.PgBouncer && pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+		return nil, tt.NewValidationError("new", "pgbouncer",
+			"the pool caches prepared statements (pgx's cache_statement mode), which PgBouncer in transaction mode "+
+				"cannot keep: set its ConnConfig.DefaultQueryExecMode to pgx.QueryExecModeCacheDescribe")
+	}
+	listen, err := listenConfig(cfg, pool.Config().ConnConfig)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, pool: pool, listen: listen, templates: map[int64]*template.Template{}}, nil
 }
 
 // Open connects to the database at url (a postgres:// URL or key=value
@@ -113,6 +140,11 @@ func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, tt.NewValidationError("open", "", "%v", err)
 	}
+	if cfg.PgBouncer && cfg.LockTimeout > 0 {
+		// It is a startup parameter, which PgBouncer refuses.
+		return nil, tt.NewValidationError("open", "lock_timeout_ms",
+			"cannot be set behind PgBouncer (pgbouncer: true): run the test suites that need it against PostgreSQL directly")
+	}
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, tt.NewValidationError("open", "database_url", "cannot be parsed: %v", err)
@@ -120,6 +152,16 @@ func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
 	pc.MaxConns = cfg.PoolSize
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	sessionParams(pc.ConnConfig.RuntimeParams, cfg)
+	if cfg.PgBouncer && pc.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+		// Descriptions are cached in the client and every statement is
+		// parsed unnamed in the round trip that runs it: nothing lives on
+		// the server connection, and values keep their binary encoding.
+		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
+	listen, err := listenConfig(cfg, pc.ConnConfig)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
@@ -131,8 +173,33 @@ func Open(ctx context.Context, url string, cfg Config) (*Engine, error) {
 		return nil, store.InterpretError("open: connect", err)
 	}
 	cfg.Logger.Info("tasker engine: connected", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
-		"pool_size", cfg.PoolSize)
-	return &Engine{cfg: cfg, pool: pool, ownsPool: true, templates: map[int64]*template.Template{}}, nil
+		"pool_size", cfg.PoolSize, "pgbouncer", cfg.PgBouncer, "query_exec_mode", pc.ConnConfig.DefaultQueryExecMode.String(),
+		"listen", listenTarget(listen))
+	return &Engine{cfg: cfg, pool: pool, ownsPool: true, listen: listen, templates: map[int64]*template.Template{}}, nil
+}
+
+// listenConfig is where dispatchers LISTEN: ListenURL, else the pool's own
+// server unless that is a pooler (nil: no LISTEN).
+func listenConfig(cfg Config, pool *pgx.ConnConfig) (*pgx.ConnConfig, error) {
+	if cfg.ListenURL != "" {
+		c, err := pgx.ParseConfig(cfg.ListenURL)
+		if err != nil {
+			return nil, tt.NewValidationError("open", "listen_database_url", "cannot be parsed: %v", err)
+		}
+		c.ConnectTimeout = cfg.ConnectTimeout
+		return c, nil
+	}
+	if cfg.PgBouncer {
+		return nil, nil
+	}
+	return pool.Copy(), nil
+}
+
+func listenTarget(c *pgx.ConnConfig) string {
+	if c == nil {
+		return "none (polling)"
+	}
+	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
 }
 
 // sessionParams sets the engine's session settings, sent when each
@@ -158,6 +225,16 @@ func (e *Engine) Close() {
 
 // Pool returns the engine's connection pool.
 func (e *Engine) Pool() *pgxpool.Pool { return e.pool }
+
+// ListenConfig returns a copy of the connection dispatchers LISTEN on for
+// ready steps, or nil when they must poll instead (PgBouncer without
+// ListenURL).
+func (e *Engine) ListenConfig() *pgx.ConnConfig {
+	if e.listen == nil {
+		return nil
+	}
+	return e.listen.Copy()
+}
 
 // Logger returns the engine's logger (dispatchers log through it too).
 func (e *Engine) Logger() *slog.Logger { return e.cfg.Logger }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-json"
 	"github.com/stretchr/testify/require"
@@ -88,4 +89,15 @@ func TestLoggerLevelDecidesWhatIsLogged(t *testing.T) {
 	require.NotContains(t, info, "step reported")
 	require.Contains(t, debug, "step reported")
 	require.Contains(t, debug, "step=start")
+}
+
+// lock_timeout is a startup parameter PgBouncer refuses: Open says so
+// instead of PgBouncer's "unsupported startup parameter".
+func TestOpenRefusesLockTimeoutBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	_, err := engine.Open(context.Background(), taskertest.URL(t), engine.Config{PgBouncer: true, LockTimeout: time.Second})
+	var verr *tt.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.ErrorContains(t, err, "lock_timeout_ms")
+	require.ErrorContains(t, err, "cannot be set behind PgBouncer")
 }

@@ -50,31 +50,32 @@ func (e *Engine) RecordStuckWork(ctx context.Context, p *tt.StuckParams) (rep *t
 	if err != nil {
 		return nil, false, err
 	}
-	conn, err := e.pool.Acquire(ctx)
+	// The leader lock is a transaction advisory lock (as RescueExpiredLeases
+	// takes it): it ends with the round's transaction, so it holds, and never
+	// leaks, through a pooler in transaction mode.
+	tx, err := e.pool.Begin(ctx)
 	if err != nil {
 		return nil, false, store.InterpretError("record_stuck_work", err)
 	}
-	defer conn.Release()
-	ok, err := store.LeaderTryLock(ctx, conn, rescueLockKey)
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	ok, err := store.LeaderTryLock(ctx, tx, rescueLockKey)
 	if err != nil || !ok {
 		return nil, false, store.InterpretError("record_stuck_work", err)
 	}
-	defer func() {
-		if uerr := store.LeaderUnlock(context.WithoutCancel(ctx), conn, rescueLockKey); uerr != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-	}()
-	rep, err = e.findStuck(ctx, conn, p)
+	rep, err = e.findStuck(ctx, tx, p)
 	if err != nil {
 		return nil, true, store.InterpretError("record_stuck_work", err)
 	}
-	before, err := store.StuckWorkFirstSeen(ctx, conn)
+	before, err := store.StuckWorkFirstSeen(ctx, tx)
 	if err == nil {
-		err = store.StuckWorkReplace(ctx, conn, rep.Work)
+		err = store.StuckWorkReplace(ctx, tx, rep.Work)
 	}
 	var seen map[store.StuckKey]time.Time
 	if err == nil {
-		seen, err = store.StuckWorkFirstSeen(ctx, conn)
+		seen, err = store.StuckWorkFirstSeen(ctx, tx)
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
 	}
 	if err != nil {
 		return nil, true, store.InterpretError("record_stuck_work", err)

@@ -46,6 +46,11 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
+// PoolerHint explains the errors of named prepared statements used through a
+// pooler that shares server connections between transactions.
+const PoolerHint = "is a connection pooler in transaction mode (PgBouncer) in between? " +
+	"Configure the engine for it: pgbouncer: true (TASKER_PGBOUNCER=1), see \"Running behind PgBouncer\""
+
 // InterpretError gives database errors their ABI meaning; errors that already
 // carry a code pass through unchanged.
 //
@@ -75,6 +80,8 @@ func InterpretError(op string, err error) error {
 			if ite := refusedTransition(pgErr); ite != nil {
 				return ite
 			}
+		case "26000", "42P05": // a prepared statement missing, or there already: the connection changed under us
+			return &tt.DatabaseError{Op: op, Err: err, SQLState: pgErr.Code, Hint: PoolerHint}
 		}
 		return &tt.DatabaseError{Op: op, Err: err, SQLState: pgErr.Code}
 	}

@@ -128,14 +128,10 @@ func StepsReadyNotify(ctx context.Context, db DBTX, namespace string) error {
 	return queries.StepsReadyNotify(ctx, db, namespace)
 }
 
-// LeaderTryLock takes the session advisory lock key on conn without waiting.
-func LeaderTryLock(ctx context.Context, db DBTX, key int64) (bool, error) {
-	return queries.LeaderTryLock(ctx, db, key)
-}
-
-// LeaderUnlock releases a lock LeaderTryLock took on the same connection.
-func LeaderUnlock(ctx context.Context, db DBTX, key int64) error {
-	return queries.LeaderUnlock(ctx, db, key)
+// LeaderTryLock takes the advisory lock key for the rest of transaction tx
+// without waiting; false means another transaction holds it.
+func LeaderTryLock(ctx context.Context, tx DBTX, key int64) (bool, error) {
+	return queries.LeaderTryLock(ctx, tx, key)
 }
 
 // The Queue* functions add a statement to a batch, so a flush sends its

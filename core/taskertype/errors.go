@@ -238,15 +238,26 @@ type DatabaseError struct {
 	Err error
 	// SQLState is the server's error code when the error came from the server.
 	SQLState string
+	// Hint says what to change when the error has a likely cause outside
+	// the engine (a misconfigured connection pooler).
+	Hint string
 }
 
-func (e *DatabaseError) Error() string { return fmt.Sprintf("database error in %s: %v", e.Op, e.Err) }
+func (e *DatabaseError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("database error in %s: %v (%s)", e.Op, e.Err, e.Hint)
+	}
+	return fmt.Sprintf("database error in %s: %v", e.Op, e.Err)
+}
 func (e *DatabaseError) Unwrap() error { return e.Err }
 func (e *DatabaseError) Code() Code    { return CodeDatabase }
 func (e *DatabaseError) Details() map[string]any {
 	d := map[string]any{"op": e.Op}
 	if e.SQLState != "" {
 		d["sqlstate"] = e.SQLState
+	}
+	if e.Hint != "" {
+		d["hint"] = e.Hint
 	}
 	return d
 }

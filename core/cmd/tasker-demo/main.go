@@ -14,7 +14,12 @@
 // with each step's state, attempts and duration, and exits non-zero unless
 // every task completed. Running it again starts a fresh run of six orders.
 //
-//	go run ./core/cmd/tasker-demo [-workers 3] [-timeout 30s]
+// Behind PgBouncer in transaction mode, point DATABASE_URL at PgBouncer and
+// set TASKER_PGBOUNCER=1; TASKER_LISTEN_DATABASE_URL may name the server
+// directly for LISTEN (its database is replaced by the demo's, as
+// DATABASE_URL's is).
+//
+//	go run ./core/cmd/tasker-demo [-workers 3] [-timeout 30s] [-database tasker_demo]
 package main
 
 import (
@@ -55,6 +60,7 @@ const (
 func main() {
 	workers := flag.Int("workers", 3, "concurrent workers")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up after this long")
+	database := flag.String("database", demoDatabase, "the database on DATABASE_URL's server to run in (created if missing)")
 	flag.Parse()
 	if *workers < 1 {
 		fmt.Fprintln(os.Stderr, "tasker-demo: -workers must be at least 1")
@@ -62,7 +68,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	code, err := run(ctx, *workers, *timeout)
+	code, err := run(ctx, *workers, *timeout, *database)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tasker-demo:", err)
 		os.Exit(2)
@@ -70,16 +76,25 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
+func run(ctx context.Context, workers int, timeout time.Duration, database string) (int, error) {
 	serverURL := os.Getenv("DATABASE_URL")
 	if serverURL == "" {
 		serverURL = defaultServerURL
 	}
-	dbURL, created, err := ensureDatabase(ctx, serverURL, demoDatabase)
+	dbURL, created, err := ensureDatabase(ctx, serverURL, database)
 	if err != nil {
 		return 0, err
 	}
-	eng, err := engine.Open(ctx, dbURL, engine.Config{DefaultLease: 30 * time.Second, PoolSize: int32(workers) + 4})
+	cfg := engine.Config{DefaultLease: 30 * time.Second, PoolSize: int32(workers) + 4}
+	if cfg.PgBouncer, err = envBool("TASKER_PGBOUNCER"); err != nil {
+		return 0, err
+	}
+	if listen := os.Getenv("TASKER_LISTEN_DATABASE_URL"); listen != "" {
+		if cfg.ListenURL, err = withDatabase(listen, database); err != nil {
+			return 0, fmt.Errorf("TASKER_LISTEN_DATABASE_URL is not a URL: %w", err)
+		}
+	}
+	eng, err := engine.Open(ctx, dbURL, cfg)
 	if err != nil {
 		return 0, fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
@@ -92,7 +107,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	var conflict *tt.TemplateConflictError
 	if errors.As(err, &conflict) {
 		return 0, fmt.Errorf("%w\n(the database %s holds an older demo template; drop it with: psql -c 'DROP DATABASE %s')",
-			err, demoDatabase, demoDatabase)
+			err, database, database)
 	}
 	if err != nil {
 		return 0, err
@@ -100,6 +115,11 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 
 	fmt.Println("tasker-core demo: order fulfillment")
 	fmt.Printf("  database  %s (%s), %s\n", redact(dbURL), map[bool]string{true: "created", false: "exists"}[created], describeMigration(mig))
+	if cfg.PgBouncer {
+		fmt.Printf("  pooler    PgBouncer (transaction mode): no prepared statements; %s\n", map[bool]string{
+			true:  "LISTEN on " + redact(cfg.ListenURL),
+			false: "no LISTEN, workers poll"}[cfg.ListenURL != ""])
+	}
 	fmt.Printf("  template  %s/%s@%s, %d steps (%s)\n", tpl.Namespace, tpl.Name, tpl.Version, tpl.StepCount,
 		map[bool]string{true: "registered", false: "already registered"}[tpl.Created])
 	fmt.Println("            validate_order ─┬─> reserve_inventory ─┬─> ship_order")
@@ -187,7 +207,7 @@ func run(ctx context.Context, workers int, timeout time.Duration) (int, error) {
 	case d.fatal != nil:
 		fmt.Printf("stopped early, %d of %d tasks did not complete: %v\n", incomplete, len(d.order), d.fatal)
 		fmt.Printf("(if the engine's schema changed since %s was created, drop it and run again: psql -c 'DROP DATABASE %s')\n",
-			demoDatabase, demoDatabase)
+			database, database)
 	case ctx.Err() != nil:
 		fmt.Printf("interrupted: %d of %d tasks did not complete\n", incomplete, len(d.order))
 	case runCtx.Err() != nil:
@@ -398,7 +418,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // ensureDatabase creates the database name on the server of serverURL if it
 // does not exist and returns its URL.
 func ensureDatabase(ctx context.Context, serverURL, name string) (dbURL string, created bool, err error) {
-	u, err := url.Parse(serverURL)
+	dbURL, err = withDatabase(serverURL, name)
 	if err != nil {
 		return "", false, fmt.Errorf("DATABASE_URL is not a URL: %w", err)
 	}
@@ -408,7 +428,10 @@ func ensureDatabase(ctx context.Context, serverURL, name string) (dbURL string, 
 	}
 	defer conn.Close(ctx)
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+	// The simple protocol leaves nothing on the connection, so this works
+	// through PgBouncer whatever TASKER_PGBOUNCER says.
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+		pgx.QueryExecModeSimpleProtocol, name).Scan(&exists); err != nil {
 		return "", false, err
 	}
 	if !exists {
@@ -422,8 +445,29 @@ func ensureDatabase(ctx context.Context, serverURL, name string) (dbURL string, 
 			created = true
 		}
 	}
+	return dbURL, created, nil
+}
+
+// withDatabase returns serverURL with its database replaced by name.
+func withDatabase(serverURL, name string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", err
+	}
 	u.Path = "/" + name
-	return u.String(), created, nil
+	return u.String(), nil
+}
+
+// envBool reads a yes/no environment variable: 1, true or yes; 0, false,
+// no or unset.
+func envBool(name string) (bool, error) {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "1", "true", "yes":
+		return true, nil
+	case "", "0", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s must be 1, true or yes (or 0, false, no), got %q", name, os.Getenv(name))
 }
 
 func describeMigration(m *tt.MigrateResult) string {

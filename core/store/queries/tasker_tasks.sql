@@ -108,11 +108,11 @@ RETURNING task_id;
 SELECT pg_notify('tasker_steps_ready', @namespace::text);
 
 -- name: LeaderTryLock :one
--- Session advisory lock: one process runs a maintenance round at a time.
-SELECT pg_try_advisory_lock(@key::bigint);
-
--- name: LeaderUnlock :exec
-SELECT pg_advisory_unlock(@key::bigint);
+-- Transaction advisory lock: one process runs a maintenance round at a time.
+-- It ends with the transaction, so no lock outlives its holder even when a
+-- pooler (PgBouncer in transaction mode) hands the connection to another
+-- client next.
+SELECT pg_try_advisory_xact_lock(@key::bigint);
 
 -- name: TasksLockForPurge :many
 -- Locks the tasks to purge in task_id order, as every statement locking

@@ -20,6 +20,10 @@ module TaskerCore
       backoff: nil,                 # (engine) {base_ms:, multiplier:, max_ms:, jitter_fraction:}
       lock_timeout_ms: nil,         # (engine) give up waiting for a lock another transaction holds after this long
                                     # (LockTimeoutError); nil waits. TaskerCore::Testing.enable! sets 3_000
+      pgbouncer: nil,               # (engine) true: database_url goes through PgBouncer in transaction mode (no prepared
+                                    # statements, no LISTEN through it); nil reads ENV["TASKER_PGBOUNCER"] (1/true/yes)
+      listen_database_url: nil,     # (engine) a direct PostgreSQL URL (not through PgBouncer) workers LISTEN on; else
+                                    # ENV["TASKER_LISTEN_DATABASE_URL"]; none behind PgBouncer: workers poll
       call_timeout_ms: 0,           # per-call timeout passed to every export; 0 = the engine's default
       logger: nil,                  # a Logger; nil logs warnings to $stderr
       worker_threads: 2,            # TaskerCore::Worker defaults: processor threads
@@ -66,6 +70,25 @@ module TaskerCore
 
     # The configured logger, else warnings to $stderr (not remembered as
     # configured, so the Railtie can still hand over Rails.logger).
+    # pgbouncer, else ENV["TASKER_PGBOUNCER"]: true or false.
+    def resolved_pgbouncer
+      value = pgbouncer.nil? ? ENV.fetch("TASKER_PGBOUNCER", "") : pgbouncer
+      case value
+      when true, false then value
+      when /\A(1|true|yes)\z/i then true
+      when /\A(0|false|no|)\z/i then false
+      else
+        source = pgbouncer.nil? ? "ENV[\"TASKER_PGBOUNCER\"]" : "pgbouncer"
+        raise ValidationError.new("#{source} must be true or false (1/true/yes, 0/false/no), got #{value.inspect}",
+                                  details: { "field" => "pgbouncer" })
+      end
+    end
+
+    def resolved_listen_database_url
+      url = listen_database_url || ENV.fetch("TASKER_LISTEN_DATABASE_URL", nil)
+      url.nil? || url.empty? ? nil : url
+    end
+
     def logger
       @values[:logger] || (@default_logger ||= Logger.new($stderr, level: Logger::WARN, progname: "tasker_core"))
     end
@@ -86,13 +109,19 @@ module TaskerCore
           "or ENV[\"DATABASE_URL\"] (read when the process started), or run in an app with config/database.yml", code: "not_initialized"
         )
       end
-      ENGINE_KEYS.each_with_object({}) { |k, h| h[k] = @values[k] unless @values[k].nil? }.merge(database_url: url)
+      config = ENGINE_KEYS.each_with_object({}) { |k, h| h[k] = @values[k] unless @values[k].nil? }.merge(database_url: url)
+      config[:pgbouncer] = true if resolved_pgbouncer
+      listen = resolved_listen_database_url
+      config[:listen_database_url] = listen if listen
+      config
     end
 
     # Leaves out the logger and the password so logs stay readable and safe.
     def inspect
       shown = @values.reject { |k, _| k == :logger }
-      shown[:database_url] = shown[:database_url].to_s.sub(%r{//([^:/@]+):[^@]*@}, '//\1:***@') if shown[:database_url]
+      %i[database_url listen_database_url].each do |key|
+        shown[key] = shown[key].to_s.sub(%r{//([^:/@]+):[^@]*@}, '//\1:***@') if shown[key]
+      end
       "#<TaskerCore::Config #{shown.inspect}>"
     end
 

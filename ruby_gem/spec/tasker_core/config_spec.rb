@@ -19,6 +19,42 @@ RSpec.describe TaskerCore::Config do
     expect(config.engine_config).to include(database_url: "postgres://x/y", log_level: "info", pool_size: 10)
     expect(config.engine_config.keys).not_to include(:worker_threads, :logger)
   end
+
+  describe "behind PgBouncer" do
+    around do |example|
+      saved = ENV.to_h.slice("TASKER_PGBOUNCER", "TASKER_LISTEN_DATABASE_URL")
+      ENV.delete("TASKER_PGBOUNCER")
+      ENV.delete("TASKER_LISTEN_DATABASE_URL")
+      example.run
+    ensure
+      ENV.delete("TASKER_PGBOUNCER")
+      ENV.delete("TASKER_LISTEN_DATABASE_URL")
+      ENV.update(saved)
+    end
+
+    it "sends pgbouncer and listen_database_url only when set, in the config or the environment" do
+      expect(described_class.new(database_url: "postgres://x/y").engine_config.keys).not_to include(:pgbouncer, :listen_database_url)
+      config = described_class.new(database_url: "postgres://bouncer:6432/y", pgbouncer: true,
+                                   listen_database_url: "postgres://app:s3cret@db:5432/y")
+      expect(config.engine_config).to include(pgbouncer: true, listen_database_url: "postgres://app:s3cret@db:5432/y")
+      expect(config.inspect).to include("postgres://app:***@db:5432/y")
+      expect(config.inspect).not_to include("s3cret")
+
+      ENV["TASKER_PGBOUNCER"] = "1"
+      ENV["TASKER_LISTEN_DATABASE_URL"] = "postgres://db:5432/y"
+      expect(described_class.new(database_url: "postgres://x/y").engine_config)
+        .to include(pgbouncer: true, listen_database_url: "postgres://db:5432/y")
+      expect(described_class.new(database_url: "postgres://x/y", pgbouncer: false).engine_config.keys).not_to include(:pgbouncer)
+    end
+
+    it "rejects a pgbouncer setting that is not a yes or no, naming where it came from" do
+      expect { described_class.new(database_url: "postgres://x/y", pgbouncer: "sometimes").engine_config }
+        .to raise_error(TaskerCore::ValidationError, /pgbouncer must be true or false/) { |e| expect(e.details["field"]).to eq("pgbouncer") }
+      ENV["TASKER_PGBOUNCER"] = "transaction"
+      expect { described_class.new(database_url: "postgres://x/y").engine_config }
+        .to raise_error(TaskerCore::ValidationError, /ENV\["TASKER_PGBOUNCER"\] must be true or false/)
+    end
+  end
 end
 
 RSpec.describe TaskerCore::OrchestrationManager do

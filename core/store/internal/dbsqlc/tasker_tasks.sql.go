@@ -11,24 +11,18 @@ import (
 )
 
 const LeaderTryLock = `-- name: LeaderTryLock :one
-SELECT pg_try_advisory_lock($1::bigint)
+SELECT pg_try_advisory_xact_lock($1::bigint)
 `
 
-// Session advisory lock: one process runs a maintenance round at a time.
+// Transaction advisory lock: one process runs a maintenance round at a time.
+// It ends with the transaction, so no lock outlives its holder even when a
+// pooler (PgBouncer in transaction mode) hands the connection to another
+// client next.
 func (q *Queries) LeaderTryLock(ctx context.Context, db DBTX, key int64) (bool, error) {
 	row := db.QueryRow(ctx, LeaderTryLock, key)
-	var pg_try_advisory_lock bool
-	err := row.Scan(&pg_try_advisory_lock)
-	return pg_try_advisory_lock, err
-}
-
-const LeaderUnlock = `-- name: LeaderUnlock :exec
-SELECT pg_advisory_unlock($1::bigint)
-`
-
-func (q *Queries) LeaderUnlock(ctx context.Context, db DBTX, key int64) error {
-	_, err := db.Exec(ctx, LeaderUnlock, key)
-	return err
+	var pg_try_advisory_xact_lock bool
+	err := row.Scan(&pg_try_advisory_xact_lock)
+	return pg_try_advisory_xact_lock, err
 }
 
 const LockHolders = `-- name: LockHolders :many

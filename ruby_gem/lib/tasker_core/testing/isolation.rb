@@ -35,7 +35,9 @@ module TaskerCore
       # again with the lock timeout (blocks briefly; do not call this while
       # a worker runs). Returns self.
       def enable!
-        if TaskerCore.config.lock_timeout_ms.nil?
+        # PgBouncer refuses lock_timeout as a startup parameter: behind it
+        # the engine waits for locks as it does outside tests.
+        if TaskerCore.config.lock_timeout_ms.nil? && !TaskerCore.config.resolved_pgbouncer
           TaskerCore.config.lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS
           TaskerCore.shutdown if Native.ready?
         end

@@ -1,0 +1,4 @@
+package engine
+
+// RescueLockKey lets tests hold the lease-rescue leader lock.
+const RescueLockKey = rescueLockKey
