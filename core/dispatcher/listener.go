@@ -15,7 +15,7 @@ import (
 const NotifyChannel = "tasker_steps_ready"
 
 // listen wakes the producer on every notification for this worker's
-// namespaces. pgxlisten keeps one connection of its own and reconnects after
+// namespaces, and the intake on every committed task request. pgxlisten keeps one connection of its own and reconnects after
 // an outage; the producer's poll covers the gap.
 func (d *Dispatcher) listen(ctx context.Context) {
 	cfg := d.eng.Pool().Config().ConnConfig.Copy()
@@ -32,6 +32,10 @@ func (d *Dispatcher) listen(ctx context.Context) {
 		if n.Payload == "" || len(d.cfg.Namespaces) == 0 || slices.Contains(d.cfg.Namespaces, n.Payload) {
 			d.wake()
 		}
+		return nil
+	}))
+	l.Handle(RequestChannel, pgxlisten.HandlerFunc(func(context.Context, *pgconn.Notification, *pgx.Conn) error {
+		d.wakeIntakeNow()
 		return nil
 	}))
 	_ = l.Listen(ctx) // returns only when ctx ends
