@@ -66,6 +66,9 @@ func decodeCancelTaskParams(b []byte) (*tt.CancelTaskParams, error) {
 func decodeRetryTaskParams(b []byte) (*tt.RetryTaskParams, error) {
 	return decodeStrict[tt.RetryTaskParams]("retry_task", b, maxParamDepth)
 }
+func decodeTaskRequestListParams(b []byte) (*tt.TaskRequestListParams, error) {
+	return decodeStrict[tt.TaskRequestListParams]("task_requests", b, maxParamDepth)
+}
 func decodeInitConfig(b []byte) (*initConfig, error) {
 	return decodeStrict[initConfig]("init", b, maxParamDepth)
 }
