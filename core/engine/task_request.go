@@ -166,10 +166,10 @@ func (e *Engine) logTakeUp(res *tt.TaskRequestTakeUpResult) {
 			log.Info("tasker engine: task request matched an existing task's identity; no task created",
 				"task_request_id", o.TaskRequestID, "existing_task_id", *o.TaskID)
 		case tt.TaskRequestFailed:
-			log.Error("tasker engine: task request failed; kept with its error until retried",
+			log.Warn("tasker engine: task request failed; kept with its error until retried",
 				"task_request_id", o.TaskRequestID, "code", o.Error.Code, "error", o.Error.Message)
 		default:
-			log.Warn("tasker engine: task request hit a transient error; it stays pending",
+			log.Info("tasker engine: task request hit a transient error; it stays pending",
 				"task_request_id", o.TaskRequestID, "code", o.Error.Code, "error", o.Error.Message)
 		}
 	}
