@@ -15,6 +15,9 @@ const RequestChannel = "tasker_task_requests"
 const (
 	// intakeBatch caps the requests one take-up transaction turns into tasks.
 	intakeBatch = 100
+	// intakeTimeout bounds one take-up round, so a connection that hangs
+	// cannot stop the intake for good (the round rolls back and is retried).
+	intakeTimeout = 2 * time.Minute
 	// pruneEvery is how often a dispatcher deletes requests past
 	// engine.TaskRequestRetention.
 	pruneEvery = time.Minute
@@ -39,7 +42,9 @@ func (d *Dispatcher) intake(ctx context.Context) {
 		case <-poll.C:
 		}
 		for ctx.Err() == nil && !d.isQuiet() {
-			res, err := d.eng.TakeUpTaskRequests(ctx, intakeBatch)
+			rctx, cancel := context.WithTimeout(ctx, intakeTimeout)
+			res, err := d.eng.TakeUpTaskRequests(rctx, intakeBatch)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -63,7 +68,10 @@ func (d *Dispatcher) intake(ctx context.Context) {
 		}
 		if time.Since(lastPrune) >= pruneEvery {
 			lastPrune = time.Now()
-			if _, err := d.eng.PruneTaskRequests(ctx, engine.TaskRequestRetention, 1000); err != nil && ctx.Err() == nil {
+			rctx, cancel := context.WithTimeout(ctx, intakeTimeout)
+			_, err := d.eng.PruneTaskRequests(rctx, engine.TaskRequestRetention, 1000)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				d.cfg.Logger.Warn("tasker dispatcher: pruning task requests failed", "worker_id", d.cfg.WorkerID, "error", err)
 			}
 		}
