@@ -15,7 +15,7 @@ import (
 const NotifyChannel = "tasker_steps_ready"
 
 // listen wakes the producer on every notification for this worker's
-// namespaces, and the intake on every committed task request. pgxlisten keeps one connection of its own and reconnects after
+// namespaces. pgxlisten keeps one connection of its own and reconnects after
 // an outage; the producer's poll covers the gap.
 func (d *Dispatcher) listen(ctx context.Context) {
 	cfg := d.eng.Pool().Config().ConnConfig.Copy()
@@ -34,6 +34,7 @@ func (d *Dispatcher) listen(ctx context.Context) {
 		}
 		return nil
 	}))
+	// A committed task request wakes the intake (intake.go).
 	l.Handle(RequestChannel, pgxlisten.HandlerFunc(func(context.Context, *pgconn.Notification, *pgx.Conn) error {
 		d.wakeIntakeNow()
 		return nil
