@@ -137,6 +137,11 @@ extern const char *_GoStringPtr(_GoString_ s);
 
 #line 1 "cgo-generated-wrapper"
 
+#line 3 "exports_task_request.go"
+ #include <stdint.h>
+
+#line 1 "cgo-generated-wrapper"
+
 #line 5 "exports_testing.go"
  #include <stdint.h>
 
@@ -246,6 +251,10 @@ extern int tasker_ensure_sigonstack(void);
 extern void tasker_string_free(char* s);
 extern int tasker_task_purge(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_task_purge_all(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_task_request_get(int64_t task_request_id, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_task_request_retry(int64_t task_request_id, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_task_requests_list(char* json, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_task_requests_take_up(int64_t limit, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_debug_panic(char** err_out);
 extern int tasker_debug_echo(char* kind, char* json, uint64_t* out, char** err_out);
 

@@ -81,6 +81,9 @@ func decodeStatsParams(b []byte) (*tt.StatsParams, error) {
 func decodeStuckParams(b []byte) (*tt.StuckParams, error) {
 	return decodeStrict[tt.StuckParams]("stuck_work", b, maxParamDepth)
 }
+func decodeTaskRequestListParams(b []byte) (*tt.TaskRequestListParams, error) {
+	return decodeStrict[tt.TaskRequestListParams]("task_requests", b, maxParamDepth)
+}
 func decodeInitConfig(b []byte) (*initConfig, error) {
 	return decodeStrict[initConfig]("init", b, maxParamDepth)
 }

@@ -108,6 +108,10 @@ func FuzzDecodeStuck(f *testing.F) {
 	fuzzDecoder(f, decodeStuckParams, `{"default_step_timeout_ms":1000,"grace_ms":10,"limit":5}`)
 }
 
+func FuzzDecodeTaskRequestList(f *testing.F) {
+	fuzzDecoder(f, decodeTaskRequestListParams, `{"status":"failed","limit":10,"after_id":3}`)
+}
+
 func FuzzDecodeInitConfig(f *testing.F) {
 	fuzzDecoder(f, decodeInitConfig, `{"database_url":"postgres://x","pool_size":3,"backoff":{"base_ms":1,"multiplier":2,"max_ms":10,"jitter_fraction":0.1}}`)
 }

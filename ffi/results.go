@@ -72,6 +72,12 @@ func kindName(v any) string {
 		return "DependencyLevelsResult"
 	case *AncestorResults:
 		return "AncestorResults"
+	case *tt.TaskRequestStatus:
+		return "TaskRequestStatus"
+	case *tt.TaskRequestList:
+		return "TaskRequestList"
+	case *tt.TaskRequestTakeUpResult:
+		return "TaskRequestTakeUpResult"
 	case *Stats:
 		return "Stats"
 	case *tt.PurgeResult:
@@ -130,6 +136,17 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"step_id": r.StepID, "count": int64(len(r.Results))}
 	case *tt.PurgeResult:
 		return map[string]int64{"purged_tasks": r.PurgedTasks, "purged_steps": r.PurgedSteps, "missing": int64(len(r.MissingTaskIDs))}
+	case *tt.TaskRequestStatus:
+		var taskID int64
+		if r.TaskID != nil {
+			taskID = *r.TaskID
+		}
+		return map[string]int64{"task_request_id": r.TaskRequestID, "task_id": taskID, "attempts": int64(r.Attempts)}
+	case *tt.TaskRequestList:
+		return map[string]int64{"count": int64(len(r.Requests))}
+	case *tt.TaskRequestTakeUpResult:
+		return map[string]int64{"count": int64(len(r.Requests)), "created": int64(r.Count(tt.TaskRequestCreated)),
+			"failed": int64(r.Count(tt.TaskRequestFailed))}
 	case *Stats:
 		return map[string]int64{"live_handles": r.LiveHandles, "goroutines": r.Goroutines, "heap_alloc_bytes": r.HeapAllocBytes}
 	case *tt.TaskList:

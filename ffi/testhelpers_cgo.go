@@ -224,6 +224,10 @@ var (
 	exportExecutionContext = idExport(tasker_task_execution_context)
 	exportStepReadiness    = idExport(tasker_step_readiness)
 	exportDependencyLevels = idExport(tasker_dependency_levels)
+	exportTaskRequestGet   = idExport(tasker_task_request_get)
+	exportTaskRequestRetry = idExport(tasker_task_request_retry)
+	exportTaskRequestsList = jsonExport(tasker_task_requests_list)
+	exportTaskRequestsTake = idExport(tasker_task_requests_take_up)
 )
 
 // C-loop benchmarks: n real C-to-Go calls each.

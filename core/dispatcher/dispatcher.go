@@ -60,6 +60,7 @@ type Dispatcher struct {
 	stats     Stats
 
 	wakeProducer chan struct{}
+	wakeIntake   chan struct{} // task requests committed (intake.go)
 	comp         *completer
 
 	cancel  context.CancelFunc
@@ -101,6 +102,7 @@ func New(eng *engine.Engine, cfg Config) (*Dispatcher, error) {
 		eng:          eng,
 		running:      map[int64]*job{},
 		wakeProducer: make(chan struct{}, 1),
+		wakeIntake:   make(chan struct{}, 1),
 		maybeMore:    true,
 	}
 	d.stats.WorkerID = cfg.WorkerID
@@ -108,8 +110,8 @@ func New(eng *engine.Engine, cfg Config) (*Dispatcher, error) {
 	return d, nil
 }
 
-// Start starts the producer, completer, heartbeat, listener and maintenance
-// goroutines and returns at once.
+// Start starts the producer, completer, heartbeat, listener, maintenance and
+// intake goroutines and returns at once.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -132,6 +134,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.goSafe(ctx, "heartbeat", d.heartbeat)
 	d.goSafe(ctx, "listener", d.listen)
 	d.goSafe(ctx, "maintenance", d.maintain)
+	d.goSafe(ctx, "intake", d.intake)
 	return nil
 }
 

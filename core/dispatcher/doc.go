@@ -26,6 +26,10 @@
 //   - The maintenance loop rescues expired leases of crashed workers under a
 //     transaction advisory lock (one process does it per round), never inside
 //     a claim.
+//   - The intake turns task requests (rows applications wrote into
+//     tasker_task_requests inside their own transactions) into tasks through
+//     engine.TakeUpTaskRequests, woken by NOTIFY tasker_task_requests with the
+//     producer's poll as a fallback, and prunes old ones (intake.go).
 //
 // An attempt counts when a step is handed to an executor: the producer claims
 // only for executors already waiting, so the claim is that moment. A step

@@ -45,5 +45,10 @@ func (d *Dispatcher) listen(ctx context.Context) {
 		}
 		return nil
 	}))
+	// A committed task request wakes the intake (intake.go).
+	l.Handle(RequestChannel, pgxlisten.HandlerFunc(func(context.Context, *pgconn.Notification, *pgx.Conn) error {
+		d.wakeIntakeNow()
+		return nil
+	}))
 	_ = l.Listen(ctx) // returns only when ctx ends
 }

@@ -25,10 +25,49 @@ const opInitialize = "initialize_task"
 // existing task is a DuplicateTaskError carrying that task's id; nothing is
 // written on any error.
 func (e *Engine) InitializeTask(ctx context.Context, req *tt.TaskRequest) (*tt.InitializeResult, error) {
+	p, err := e.prepareTask(ctx, e.pool, req)
+	if err != nil {
+		return nil, err
+	}
+	var res *tt.InitializeResult
+	err = store.InTx(ctx, e.pool, opInitialize, func(tx pgx.Tx) error {
+		res, err = e.insertTask(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// initializeTaskTx is InitializeTask inside the caller's transaction (the
+// take-up of a task request): nothing commits until the caller does.
+func (e *Engine) initializeTaskTx(ctx context.Context, tx pgx.Tx, req *tt.TaskRequest) (*tt.InitializeResult, error) {
+	p, err := e.prepareTask(ctx, tx, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.insertTask(ctx, tx, p)
+	return res, store.InterpretError(opInitialize, err)
+}
+
+// preparedTask is a validated request with its template and identity.
+type preparedTask struct {
+	req         *tt.TaskRequest
+	namedTaskID int64
+	tpl         *template.Template
+	strategy    tt.IdentityStrategy
+	hash        string
+	tags        []byte
+}
+
+// prepareTask checks a request against its template and computes its
+// identity; it writes nothing.
+func (e *Engine) prepareTask(ctx context.Context, db store.DBTX, req *tt.TaskRequest) (*preparedTask, error) {
 	if err := validateRequest(req); err != nil {
 		return nil, err
 	}
-	namedTaskID, tpl, err := e.resolveTemplate(ctx, e.pool, req.Namespace, req.Name, req.Version)
+	namedTaskID, tpl, err := e.resolveTemplate(ctx, db, req.Namespace, req.Name, req.Version)
 	if err != nil {
 		return nil, store.InterpretError(opInitialize, err)
 	}
@@ -51,37 +90,36 @@ func (e *Engine) InitializeTask(ctx context.Context, req *tt.TaskRequest) (*tt.I
 	if err != nil {
 		return nil, err
 	}
+	return &preparedTask{req: req, namedTaskID: namedTaskID, tpl: tpl, strategy: strategy, hash: hash, tags: tagsJSON}, nil
+}
 
-	res := &tt.InitializeResult{HandlerConfigName: tpl.Spec.Name}
-	err = store.InTx(ctx, e.pool, opInitialize, func(tx pgx.Tx) error {
-		if err := store.SetTransitionMetadata(ctx, tx, []byte(`{"event":"initialize_requested"}`)); err != nil {
-			return err
-		}
-		taskID, ok, err := store.TaskInsert(ctx, tx, &store.TaskInsertParams{
-			NamedTaskID: namedTaskID, Context: req.Context, Initiator: req.Initiator, SourceSystem: req.SourceSystem,
-			Reason: req.Reason, Tags: tagsJSON, IdentityHash: hash, Priority: req.Priority,
-		})
-		if err != nil {
-			return err
-		}
-		if !ok {
-			existing, err := store.TaskIDByIdentity(ctx, tx, hash)
-			if err != nil {
-				return err
-			}
-			return &tt.DuplicateTaskError{ExistingTaskID: existing, Strategy: strategy}
-		}
-		res.TaskID = taskID
-		if err := e.createSteps(ctx, tx, taskID, namedTaskID, tpl, req.Priority, res); err != nil {
-			return err
-		}
-		// Wakes the dispatchers of the namespace when the task commits.
-		return store.StepsReadyNotify(ctx, tx, tpl.Spec.Namespace)
+// insertTask writes a prepared task in tx, or returns the
+// DuplicateTaskError of its identity having written nothing.
+func (e *Engine) insertTask(ctx context.Context, tx pgx.Tx, p *preparedTask) (*tt.InitializeResult, error) {
+	req := p.req
+	if err := store.SetTransitionMetadata(ctx, tx, []byte(`{"event":"initialize_requested"}`)); err != nil {
+		return nil, err
+	}
+	taskID, ok, err := store.TaskInsert(ctx, tx, &store.TaskInsertParams{
+		NamedTaskID: p.namedTaskID, Context: req.Context, Initiator: req.Initiator, SourceSystem: req.SourceSystem,
+		Reason: req.Reason, Tags: p.tags, IdentityHash: p.hash, Priority: req.Priority,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	if !ok {
+		existing, err := store.TaskIDByIdentity(ctx, tx, p.hash)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &tt.DuplicateTaskError{ExistingTaskID: existing, Strategy: p.strategy}
+	}
+	res := &tt.InitializeResult{TaskID: taskID, HandlerConfigName: p.tpl.Spec.Name}
+	if err := e.createSteps(ctx, tx, taskID, p.namedTaskID, p.tpl, req.Priority, res); err != nil {
+		return nil, err
+	}
+	// Wakes the dispatchers of the namespace when the task commits.
+	return res, store.StepsReadyNotify(ctx, tx, p.tpl.Spec.Namespace)
 }
 
 func (e *Engine) createSteps(ctx context.Context, tx pgx.Tx, taskID, namedTaskID int64, tpl *template.Template, priority int, res *tt.InitializeResult) error {

@@ -25,6 +25,7 @@ require_relative "tasker_core/class_resolver"
 require_relative "tasker_core/events"
 require_relative "tasker_core/engine"
 require_relative "tasker_core/operations"
+require_relative "tasker_core/outbox"
 require_relative "tasker_core/execution/task"
 require_relative "tasker_core/execution/sequence"
 require_relative "tasker_core/execution/step"
@@ -78,6 +79,56 @@ module TaskerCore
     # Registers the YAML template at path (see TaskHandler::Base.from_yaml).
     def register_template(path)
       TaskHandler::Base.from_yaml(path)
+    end
+
+    # Starts a task as part of the caller's database transaction: writes a
+    # task request (a Hash or keywords, as for initialize_task) on connection (an
+    # ActiveRecord connection, a model class, or a PG::Connection; default
+    # ActiveRecord::Base.connection), so a rollback leaves nothing and at
+    # commit a worker's dispatcher creates the task. Returns the pending
+    # TaskRequestStatus; its task_request_id finds the task later
+    # (task_request). Raises ValidationError naming the field before
+    # anything is written; template checks (unknown template, context
+    # schema) happen when the request is taken up, which fails it (see
+    # task_requests(status: "failed")). Blocks on connection only, unless
+    # task handlers defined in this process still need registering.
+    #
+    #   Order.transaction do
+    #     order = Order.create!(params)
+    #     TaskerCore.request_task(namespace: "fulfillment", name: "ship_order", context: { "order_id" => order.id })
+    #   end
+    def request_task(request = nil, connection: nil, **fields)
+      raise ArgumentError, "request_task: pass the request as a Hash or as keywords, not both" if request && fields.any?
+
+      Outbox.write(request || fields, connection)
+    end
+
+    # The committed task request with this id (TaskRequestStatus: pending,
+    # created / duplicate with task_id, failed with error). Blocks; raises
+    # NotFoundError for an id never committed, or pruned (7 days after its
+    # task was made).
+    def task_request(task_request_id)
+      Engine.task_request(task_request_id)
+    end
+
+    # Task requests oldest first, e.g. the failed ones an operator should
+    # look at: task_requests(status: "failed"). Blocks.
+    def task_requests(status: nil, limit: 100, after_id: nil)
+      Engine.task_requests({ status: status, limit: limit, after_id: after_id }.compact)
+    end
+
+    # Makes a failed task request pending again (once its template is
+    # registered, say); a worker takes it up. Blocks; raises
+    # InvalidTransitionError unless it failed.
+    def retry_task_request(task_request_id)
+      Engine.retry_task_request(task_request_id)
+    end
+
+    # Takes up to limit pending task requests up now, in this process (what
+    # a running worker does by itself): for tests, or a deployment without
+    # workers on the request side. Blocks; returns [TaskRequestOutcome].
+    def take_up_task_requests(limit: 100)
+      Engine.take_up_task_requests(limit)
     end
 
     # Applies the database migrations (blocks).

@@ -169,6 +169,37 @@ module TaskerCore
         .to_h { |l| [l["workflow_step_id"], l["dependency_level"]] }
     end
 
+    # The task request (TaskerCore.request_task) with this id, as committed:
+    # a TaskRequestStatus. Raises NotFoundError (never committed, or pruned).
+    def task_request(task_request_id)
+      Out::TaskRequestStatus.from_h(id_call(:task_request, :tasker_task_request_get, task_request_id, name: "task_request_id"))
+    end
+
+    # Task requests oldest first; params: {status?:, limit?: (1..1000, 100),
+    # after_id?:}. Returns [TaskRequestStatus].
+    def task_requests(params)
+      json_call(:task_requests, :tasker_task_requests_list, In::TaskRequestList, params)
+        .fetch("requests").map { |r| Out::TaskRequestStatus.from_h(r) }
+    end
+
+    # Makes a failed task request pending again; returns its TaskRequestStatus.
+    # Raises InvalidTransitionError for one that is not failed, NotFoundError.
+    def retry_task_request(task_request_id)
+      Out::TaskRequestStatus.from_h(id_call(:retry_task_request, :tasker_task_request_retry, task_request_id,
+                                            name: "task_request_id"))
+    end
+
+    # One take-up round of up to limit (1..1000) pending task requests;
+    # returns [TaskRequestOutcome].
+    def take_up_task_requests(limit)
+      unless limit.is_a?(Integer) && limit.between?(1, 1000)
+        raise ValidationError, "take_up_task_requests: limit must be an Integer within 1..1000, got #{JSONEncoder.describe(limit)}"
+      end
+
+      Native.call(:tasker_task_requests_take_up, limit, timeout_ms).fetch("requests")
+            .map { |o| Out::TaskRequestOutcome.from_h(o) }
+    end
+
     def publish_initialized(request, result)
       req = request.to_h.transform_keys(&:to_sym)
       Events.publish("task.initialize_requested", task_id: result.task_id, namespace: req[:namespace], name: req[:name],
@@ -189,9 +220,9 @@ module TaskerCore
       Native.call(function, JSONEncoder.encode!(params, what: operation.to_s), timeout_ms || self.timeout_ms)
     end
 
-    def id_call(operation, function, id)
+    def id_call(operation, function, id, name: "task_id")
       unless ::Kernel === id && Types::PositiveId.valid?(id)
-        raise ValidationError, "#{operation}: task_id must be an Integer within 1..#{(2**63) - 1}, got #{JSONEncoder.describe(id)}"
+        raise ValidationError, "#{operation}: #{name} must be an Integer within 1..#{(2**63) - 1}, got #{JSONEncoder.describe(id)}"
       end
 
       Native.call(function, id, timeout_ms)

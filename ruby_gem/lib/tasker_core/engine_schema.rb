@@ -18,14 +18,14 @@ module TaskerCore
 
     TABLES = %w[
       tasker_named_steps tasker_named_tasks tasker_named_tasks_named_steps tasker_schema_migrations
-      tasker_stuck_work tasker_task_namespaces tasker_task_transitions tasker_tasks tasker_transition_rules
+      tasker_stuck_work tasker_task_namespaces tasker_task_requests tasker_task_transitions tasker_tasks tasker_transition_rules
       tasker_workflow_step_edges tasker_workflow_step_transitions tasker_workflow_steps
     ].freeze
 
     # The tables' id sequences: pg_dump -T excludes a table but not these.
     SEQUENCES = %w[
       tasker_named_steps_named_step_id_seq tasker_named_tasks_named_steps_id_seq
-      tasker_named_tasks_named_task_id_seq tasker_stuck_work_id_seq tasker_task_namespaces_task_namespace_id_seq
+      tasker_named_tasks_named_task_id_seq tasker_stuck_work_id_seq tasker_task_namespaces_task_namespace_id_seq tasker_task_requests_task_request_id_seq
       tasker_task_transitions_id_seq tasker_tasks_task_id_seq tasker_workflow_step_edges_id_seq
       tasker_workflow_step_transitions_id_seq tasker_workflow_steps_workflow_step_id_seq
     ].freeze
@@ -39,7 +39,7 @@ module TaskerCore
       tasker_delete_step_transitions tasker_delete_task_transitions tasker_record_step_transitions_inserted
       tasker_record_step_transitions_updated tasker_record_task_transitions_inserted
       tasker_record_task_transitions_updated tasker_refuse_transition tasker_step_transition_metadata
-      tasker_truncate_transitions
+      tasker_task_requests_notify tasker_truncate_transitions
     ].freeze
 
     # Tables whose rows are the schema itself (the applied versions, the

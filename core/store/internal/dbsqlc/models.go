@@ -81,6 +81,17 @@ type TaskerTaskNamespace struct {
 	UpdatedAt       time.Time
 }
 
+type TaskerTaskRequest struct {
+	TaskRequestID int64
+	Request       []byte
+	Status        string
+	TaskID        *int64
+	Error         []byte
+	Attempts      int32
+	RequestedAt   time.Time
+	ProcessedAt   *time.Time
+}
+
 type TaskerTaskTransition struct {
 	ID         int64
 	TaskID     int64

@@ -6,10 +6,12 @@ module TaskerCore
     JSON_CALLS = %i[tasker_template_register tasker_task_initialize tasker_step_claim tasker_step_claim_one
                     tasker_step_ancestor_results tasker_step_heartbeat tasker_step_complete tasker_step_fail
                     tasker_step_release tasker_step_resolve tasker_task_cancel tasker_task_retry
-                    tasker_task_purge tasker_task_purge_all tasker_task_list tasker_operations_stats tasker_stuck_work].freeze
-    # Exports taking (task_id, timeout_ms, out, err) that touch the database.
+                    tasker_task_purge tasker_task_purge_all tasker_task_list tasker_operations_stats tasker_stuck_work
+                    tasker_task_requests_list].freeze
+    # Exports taking (an int64 id or limit, timeout_ms, out, err) that touch the database.
     ID_CALLS = %i[tasker_task_status tasker_task_execution_context tasker_step_readiness
-                  tasker_dependency_levels].freeze
+                  tasker_dependency_levels tasker_task_request_get tasker_task_request_retry
+                  tasker_task_requests_take_up].freeze
     # Dispatcher exports that wait (on the database or for a step), by argument types.
     DISPATCHER_CALLS = {
       tasker_dispatcher_start: %i[string int64 pointer pointer],

@@ -74,6 +74,18 @@ module TaskerCore
         Engine.initialize_task({ namespace: namespace, name: name, version: version }.merge(request.transform_keys(&:to_sym)))
       end
 
+      # TaskerCore.request_task for this template: the task starts when the
+      # caller's transaction on connection commits. Returns TaskRequestStatus.
+      def request_task(request = nil, connection: nil, **fields)
+        raise ArgumentError, "request_task: pass the request as a Hash or as keywords, not both" if request && fields.any?
+
+        request ||= fields
+        raise ValidationError, "request_task: expected a Hash, got #{request.class}" unless request.is_a?(Hash)
+
+        register!
+        Outbox.write({ namespace: namespace, name: name, version: version }.merge(request.transform_keys(&:to_sym)), connection)
+      end
+
       def task_status(task_id)
         Engine.task_status(task_id)
       end

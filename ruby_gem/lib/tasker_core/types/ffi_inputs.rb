@@ -14,18 +14,27 @@ module TaskerCore
         Types::Hash.schema(keys).strict.with_key_transform(&:to_sym)
       end
 
+      # initialize_task's input, and request_task's (which the engine reads
+      # back later, so what it can check now it checks here): the byte limits
+      # are the engine's.
       TaskRequest = schema(
         namespace: S::String.constrained(min_size: 1),
         name: S::String.constrained(min_size: 1),
         version?: S::String,
         context: Types::JSONObject,
-        initiator?: S::String,
-        source_system?: S::String,
-        reason?: S::String,
+        initiator?: S::String.constrained(max_bytesize: 128),
+        source_system?: S::String.constrained(max_bytesize: 128),
+        reason?: S::String.constrained(max_bytesize: 128),
         tags?: S::Array.of(S::String),
         priority?: Types::Priority,
-        idempotency_key?: S::String,
+        idempotency_key?: S::String.constrained(max_bytesize: 255),
         identity_strategy?: Types::IdentityStrategy
+      )
+
+      TaskRequestList = schema(
+        status?: S::String.enum("pending", "created", "duplicate", "failed"),
+        limit?: S::Integer.constrained(gteq: 1, lteq: 1000),
+        after_id?: S::Integer.constrained(gteq: 0, lteq: (2**63) - 1)
       )
 
       StepSpec = schema(
