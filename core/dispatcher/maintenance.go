@@ -11,6 +11,9 @@ import (
 // RescueInterval and, every StuckInterval, records the work that is stuck
 // anyway (engine.RecordStuckWork). Every dispatcher runs it; a transaction
 // advisory lock lets one process do a round at a time.
+// roundTimeout is the least time a maintenance round may take.
+const roundTimeout = 10 * time.Second
+
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTicker(d.cfg.RescueInterval)
 	defer t.Stop()
@@ -21,7 +24,9 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, d.cfg.RescueInterval*4)
+		// A short interval (tests, eager rescue) must not make a busy
+		// database's round fail: it gets at least roundTimeout.
+		rctx, cancel := context.WithTimeout(ctx, max(d.cfg.RescueInterval*4, roundTimeout))
 		n, _, err := d.eng.RescueExpiredLeases(rctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
@@ -42,7 +47,7 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 // within a tick of its timeout and loses its lease within Lease, so a step
 // counts as past its timeout only a lease later.
 func (d *Dispatcher) recordStuck(ctx context.Context) {
-	sctx, cancel := context.WithTimeout(ctx, max(d.cfg.StuckInterval, d.cfg.RescueInterval*4))
+	sctx, cancel := context.WithTimeout(ctx, max(d.cfg.StuckInterval, d.cfg.RescueInterval*4, roundTimeout))
 	defer cancel()
 	_, _, err := d.eng.RecordStuckWork(sctx, &tt.StuckParams{
 		DefaultStepTimeoutMS: d.cfg.DefaultStepTimeout.Milliseconds(),
