@@ -196,8 +196,10 @@ module TaskerCore
         raise ValidationError, "take_up_task_requests: limit must be an Integer within 1..1000, got #{JSONEncoder.describe(limit)}"
       end
 
-      Native.call(:tasker_task_requests_take_up, limit, timeout_ms).fetch("requests")
-            .map { |o| Out::TaskRequestOutcome.from_h(o) }
+      outcomes = Native.call(:tasker_task_requests_take_up, limit, timeout_ms).fetch("requests")
+                       .map { |o| Out::TaskRequestOutcome.from_h(o) }
+      outcomes.each { |o| Testing.tracker.record(o.task_id) if o.status == "created" }
+      outcomes
     end
 
     def publish_initialized(request, result)

@@ -131,6 +131,20 @@ RSpec.describe "TaskerCore.request_task" do
     conn&.close
   end
 
+  it "lets TaskerCore::Testing purge the tasks an example's take-up created" do
+    conn = PG.connect(SpecDatabase.url)
+    before = task_count
+    created = TaskerCore::Testing.isolate do
+      conn.transaction { TaskerCore.request_task(request({ "n" => "isolated" }), connection: conn) }
+      TaskerCore.take_up_task_requests(limit: 10).select { |o| o.status == "created" }.map(&:task_id)
+    end
+    expect(created.size).to eq(1)
+    expect(task_count).to eq(before)
+    expect { TaskerCore::Engine.task_status(created.first) }.to raise_error(TaskerCore::NotFoundError)
+  ensure
+    conn&.close
+  end
+
   it "keeps a request that cannot succeed with its error, lists it, and retries it once fixable" do
     req = nil
     ActiveRecord::Base.transaction do
