@@ -28,7 +28,7 @@ ActiveRecord::Schema.define(version: 2026_11_30_204753) do
   create_table "signups", force: :cascade do |t|
     t.string "email", null: false
     t.string "plan", default: "free", null: false
-    t.bigint "task_id"
+    t.bigint "task_request_id"
     t.datetime "created_at", precision: 6, null: false
     t.datetime "updated_at", precision: 6, null: false
   end

@@ -13,7 +13,7 @@ class CreateAccounts < ActiveRecord::Migration[6.1]
     create_table :signups do |t|
       t.string :email, null: false
       t.string :plan, null: false, default: "free"
-      t.bigint :task_id
+      t.bigint :task_request_id
       t.timestamps
     end
   end
