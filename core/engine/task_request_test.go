@@ -330,6 +330,15 @@ func TestTaskRequestTakerCrashMidWayLeavesItPending(t *testing.T) {
 		require.FailNow(t, "the killed taker never returned")
 	}
 	require.NoError(t, blocker.Rollback(ctx))
+	// pg_terminate_backend only signals: the backend releases its row locks
+	// when it exits, which may be after its client saw the connection close.
+	for gone := false; !gone; {
+		require.True(t, time.Now().Before(deadline.Add(20*time.Second)), "the terminated backend %d never exited", pid)
+		require.NoError(t, b.eng.Pool().QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&gone))
+		if !gone {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 
 	got := b.get(t, id)
 	require.Equal(t, tt.TaskRequestPending, got.Status)
