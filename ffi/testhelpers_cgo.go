@@ -224,6 +224,7 @@ var (
 	exportExecutionContext = idExport(tasker_task_execution_context)
 	exportStepReadiness    = idExport(tasker_step_readiness)
 	exportDependencyLevels = idExport(tasker_dependency_levels)
+	exportTaskTransitions  = idExport(tasker_task_transitions)
 )
 
 // C-loop benchmarks: n real C-to-Go calls each.

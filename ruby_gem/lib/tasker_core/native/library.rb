@@ -9,7 +9,7 @@ module TaskerCore
                     tasker_task_purge tasker_task_purge_all tasker_task_list tasker_operations_stats tasker_stuck_work].freeze
     # Exports taking (task_id, timeout_ms, out, err) that touch the database.
     ID_CALLS = %i[tasker_task_status tasker_task_execution_context tasker_step_readiness
-                  tasker_dependency_levels].freeze
+                  tasker_dependency_levels tasker_task_transitions].freeze
     # Dispatcher exports that wait (on the database or for a step), by argument types.
     DISPATCHER_CALLS = {
       tasker_dispatcher_start: %i[string int64 pointer pointer],
