@@ -375,6 +375,37 @@ RSpec.describe TaskerCore::Web do
     end
   end
 
+  describe "examples/dashboard/config.ru" do
+    it "serves the dashboard behind basic auth, read-only when told" do
+      failed = failed_task(handler)
+      ru = File.expand_path("../../examples/dashboard/config.ru", __dir__)
+      script = <<~RUBY
+        require "rack"
+        require "rack/builder"
+        app = Rack::Builder.parse_file(#{ru.inspect})
+        app = app.first if app.is_a?(Array) # Rack 2 returns [app, options]
+        mock = Rack::MockRequest.new(app)
+        auth = { "HTTP_AUTHORIZATION" => "Basic " + ["ops:pw"].pack("m0") }
+        page = mock.get("/tasks/#{failed}", auth)
+        cookie = page.headers["Set-Cookie"][/tasker_core_csrf=[^;]+/]
+        token = page.body[/name="authenticity_token" value="([^"]+)"/, 1]
+        puts "anonymous \#{mock.get('/').status}"
+        puts "wrong \#{mock.get('/', "HTTP_AUTHORIZATION" => "Basic " + ["ops:no"].pack("m0")).status}"
+        puts "page \#{page.status}"
+        puts "retry \#{mock.post("/tasks/#{failed}/retry", auth.merge("HTTP_COOKIE" => cookie, params: { "authenticity_token" => token })).status}"
+      RUBY
+      env = { "DATABASE_URL" => SpecDatabase.url, "TASKER_WEB_USER" => "ops", "TASKER_WEB_PASSWORD" => "pw", "TASKER_WEB_SECRET" => "k" * 64 }
+      out, status = Subprocess.ruby(script, env: env.merge("TASKER_WEB_READ_ONLY" => "1"))
+      expect(status).to be_success, out
+      expect(out.lines.map(&:strip)).to eq(["anonymous 401", "wrong 401", "page 200", "retry 403"])
+      expect(state(failed)).to eq("error")
+      out, status = Subprocess.ruby(script, env: env)
+      expect(status).to be_success, out
+      expect(out.lines.last.strip).to eq("retry 303")
+      expect(state(failed)).to eq("pending")
+    end
+  end
+
   describe "/metrics and /health" do
     it "serves the engine's gauges and this process's step counters in Prometheus' text format" do
       failed_task(handler)
