@@ -57,11 +57,6 @@ module TaskerCore
         @lock.synchronize { @steps.transform_values(&:snapshot) }
       end
 
-      # Forgets every count (tests).
-      def reset!
-        @lock.synchronize { @steps = {} }
-      end
-
       # Adds this process's step counters and duration histograms to an
       # Exposition.
       def write(exposition)
