@@ -93,6 +93,7 @@ module TaskerCore
       @authorize_read = authorize_read
       @secret = secret
       @logger = logger
+      @csrf_lock = Mutex.new
     end
 
     def call(env)
@@ -110,7 +111,9 @@ module TaskerCore
       controller(request).failure(BadRequest.new("malformed parameters: #{e.message[0, 200]}"))
     end
 
-    def csrf = @csrf ||= Csrf.new(resolve_secret)
+    # Resolved on the first request (Rails' secrets are loaded by then),
+    # once: two threads must not sign with two random secrets.
+    def csrf = @csrf || @csrf_lock.synchronize { @csrf ||= Csrf.new(resolve_secret) }
 
     def log = @logger || TaskerCore.logger
 
