@@ -233,6 +233,7 @@ extern int tasker_task_status(int64_t task_id, int64_t timeout_ms, uint64_t* out
 extern int tasker_task_execution_context(int64_t task_id, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_step_readiness(int64_t task_id, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_dependency_levels(int64_t task_id, int64_t timeout_ms, uint64_t* out, char** err_out);
+extern int tasker_task_transitions(int64_t task_id, int64_t timeout_ms, uint64_t* out, char** err_out);
 extern int tasker_ping(int64_t sleep_ms, int64_t timeout_ms, char** err_out);
 extern int tasker_handle_json(uint64_t h, char** out, int64_t* len_out, char** err_out);
 extern int tasker_handle_int64(uint64_t h, char* field, int64_t* out, char** err_out);

@@ -138,7 +138,8 @@ func TestIDs(t *testing.T) {
 	checkHandles(t)
 	before := rowCounts(t)
 	defer func() { require.Equal(t, before, rowCounts(t)) }()
-	for _, fn := range []idExport{exportTaskStatus, exportExecutionContext, exportStepReadiness, exportDependencyLevels} {
+	for _, fn := range []idExport{exportTaskStatus, exportExecutionContext, exportStepReadiness, exportDependencyLevels,
+		exportTaskTransitions} {
 		requireErr(t, callID(fn, 0, 0), rcValidation, "validation", "must be > 0, got 0")
 		requireErr(t, callID(fn, -7, 0), rcValidation, "validation", "must be > 0, got -7")
 		e := requireErr(t, callID(fn, 1<<62, 0), rcNotFound, "not_found", "not found")

@@ -56,6 +56,18 @@ func tasker_dependency_levels(task_id C.int64_t, timeout_ms C.int64_t, out *C.ui
 	return finish(out, err_out, &DependencyLevelsResult{Levels: nonNil(levels)}, err)
 }
 
+//export tasker_task_transitions
+func tasker_task_transitions(task_id C.int64_t, timeout_ms C.int64_t, out *C.uint64_t, err_out **C.char) (rc C.int) {
+	defer guard(&rc, err_out)
+	s, ctx, cancel, err := prepareID(timeout_ms, out, err_out)
+	if err != nil {
+		return fail(err_out, err)
+	}
+	defer cancel()
+	res, err := s.engine.TaskTransitions(ctx, int64(task_id))
+	return finish(out, err_out, res, err)
+}
+
 // nonNil makes an empty result encode as [] rather than null.
 func nonNil[T any](s []T) []T {
 	if s == nil {

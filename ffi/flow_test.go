@@ -132,6 +132,16 @@ func TestDiamondFlow(t *testing.T) {
 	var ready ReadinessResult
 	handleJSON(t, rd.handle, &ready)
 	require.Len(t, ready.Steps, 4)
+
+	hist := callID(exportTaskTransitions, init.TaskID, 0)
+	requireOK(t, hist)
+	n, c = callHandleInt64(hist.handle, ptr("step_count"))
+	requireOK(t, c)
+	var transitions tt.TaskTransitions
+	handleJSON(t, hist.handle, &transitions)
+	require.Len(t, transitions.Steps, int(n))
+	require.Len(t, transitions.Steps, 4*3, "pending, in_progress, complete for each of 4 steps")
+	require.Equal(t, tt.TaskState(transitions.Task[len(transitions.Task)-1].ToState), tt.TaskComplete)
 }
 
 // TestOperatorFlow fails a step permanently, retries the task, claims one

@@ -88,6 +88,8 @@ func kindName(v any) string {
 		return "OperationsStats"
 	case *tt.StuckReport:
 		return "StuckReport"
+	case *tt.TaskTransitions:
+		return "TaskTransitions"
 	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -159,6 +161,9 @@ func int64Fields(v any) map[string]int64 {
 		return map[string]int64{"ready_steps": r.ReadySteps}
 	case *tt.StuckReport:
 		return map[string]int64{"count": int64(len(r.Work))}
+	case *tt.TaskTransitions:
+		return map[string]int64{"task_id": r.TaskID, "task_count": int64(len(r.Task)), "step_count": int64(len(r.Steps)),
+			"truncated": b2i(r.Truncated)}
 	}
 	return nil
 }

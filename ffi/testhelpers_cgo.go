@@ -228,6 +228,7 @@ var (
 	exportTaskRequestRetry = idExport(tasker_task_request_retry)
 	exportTaskRequestsList = jsonExport(tasker_task_requests_list)
 	exportTaskRequestsTake = idExport(tasker_task_requests_take_up)
+	exportTaskTransitions  = idExport(tasker_task_transitions)
 )
 
 // C-loop benchmarks: n real C-to-Go calls each.

@@ -11,7 +11,7 @@ Gem::Specification.new do |s|
   s.authors = ["tasker-core contributors"]
   s.license = "MIT"
   s.required_ruby_version = ">= 3.1"
-  s.files = Dir["lib/**/*.{rb,rake,tt}", "exe/*", "ext/**/extconf.rb", "examples/**/*.{rb,yaml}", "go/**/*"]
+  s.files = Dir["lib/**/*.{rb,rake,tt,erb,css}", "exe/*", "ext/**/extconf.rb", "examples/**/*.{rb,yaml,ru}", "go/**/*"]
   s.bindir = "exe"
   s.executables = ["tasker-core"]
   s.extensions = ["ext/tasker_core/extconf.rb"]

@@ -31,5 +31,11 @@ say "requiring the installed gem and pinging the database"
   abort "loaded #{lib}, not the installed gem'"'"'s library" unless lib.start_with?(ENV.fetch("GEM_HOME"))
   debug = `nm -D #{lib}`.scan(/ T (tasker_debug_\w+)/).flatten
   abort "the installed library exports test-only functions: #{debug.join(", ")}" unless debug.empty?
-  puts "installed gem OK: #{lib} (a release build: no tasker_debug_* exports)"
+  require "tasker_core/web" # its templates and stylesheet are packaged: pages render (no tables needed for these)
+  web = Rack::MockRequest.new(TaskerCore::Web.new(authorize: ->(_env, _action) { true }, secret: "s" * 32))
+  page = web.get("/tasks/not-an-id")
+  unless page.status == 400 && page.body.include?("task id must be a positive integer") && web.get("/app.css").status == 200
+    abort "the installed gem'"'"'s dashboard answered #{page.status}: #{page.body[0, 300]}"
+  end
+  puts "installed gem OK: #{lib} (a release build: no tasker_debug_* exports; the dashboard renders)"
 ')

@@ -17,12 +17,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/db.sh"
 
 # Debian packages the project needs: the database, a C toolchain for cgo and the C driver,
-# and Ruby with the gems Debian packages (RubyGems is not reachable here).
+# Ruby with the gems Debian packages (RubyGems is not reachable here), and headless Chromium
+# for the dashboard's browser spec (spec/tasker_core/web_browser_spec.rb).
 TASKER_DEBIAN_PACKAGES=(
 	postgresql postgresql-contrib
 	gcc libc6-dev make
 	ruby ruby-dev ruby-ffi ruby-dry-types ruby-rspec rake bundler puma ruby-rails ruby-activejob
 	ruby-pg ruby-rack-test ruby-rspec-rails pgbouncer
+	chromium
 )
 
 # ensure_packages: install the Debian packages that are missing (apt-get update only then).

@@ -8,7 +8,7 @@
 #   4. go test   go test -count=1 -timeout 20m ./...   (DATABASE_URL passed through; the
 #                PgBouncer tests start a private pgbouncer, so it must be installed)
 #   5. C ABI     make lib, then make -C bindings test
-#   6. rspec     cd ruby_gem && rspec
+#   6. rspec     cd ruby_gem && rspec (the dashboard's browser spec needs chromium)
 #   7. gem       build the source gem, gem install it offline, require it, ping
 #   8. rails     examples/rails_app: bundle install --local, db:prepare, rspec (on that gem)
 # Every suite must exist: a missing one fails the run, it is never skipped.
@@ -66,6 +66,8 @@ need_path core/store/sqlc.yaml "the generated-code check (sqlc diff)"
 # The PgBouncer tests (go test's TestPgBouncer*, rspec's pgbouncer_spec) start their own PgBouncer.
 have pgbouncer || [[ -x /usr/sbin/pgbouncer ]] ||
 	die "pgbouncer not found (Debian package pgbouncer; scripts/setup.sh installs it): the PgBouncer tests cannot run"
+# The dashboard's browser spec (rspec's web_browser_spec) screenshots pages with headless Chromium.
+have chromium || die "chromium not found (Debian package chromium; scripts/setup.sh installs it): the dashboard's browser spec cannot run"
 need_path tools/go.mod "the generated-code check (sqlc diff)"
 
 # 1. gofmt.

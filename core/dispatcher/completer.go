@@ -31,9 +31,10 @@ type outcome struct {
 }
 
 type pending struct {
-	report engine.Report
-	origin origin
-	done   chan outcome // buffered 1
+	report    engine.Report
+	origin    origin
+	submitted time.Time
+	done      chan outcome // buffered 1
 }
 
 // completer records every executor's reports, many per transaction, in
@@ -61,7 +62,7 @@ func newCompleter(d *Dispatcher) *completer {
 // submit queues a validated report; its outcome arrives on the returned
 // channel once recorded (or refused).
 func (c *completer) submit(r *engine.Report, o origin) chan outcome {
-	p := &pending{report: *r, origin: o, done: make(chan outcome, 1)}
+	p := &pending{report: *r, origin: o, submitted: time.Now(), done: make(chan outcome, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, p)
 	c.mu.Unlock()
@@ -211,7 +212,7 @@ func (c *completer) flush(ctx context.Context, batch []*pending) (undelivered []
 	}
 	// The claimed steps first: a reporter woken by its outcome asks for its
 	// next step at once (complete_next without waiting) and must find it.
-	c.d.give(res.Handoff)
+	c.d.give(res.Handoff, time.Now())
 	c.d.count(func(s *Stats) { s.HandedOff += int64(len(res.Handoff)) })
 	c.deliver(batch, res)
 	return nil, nil
@@ -219,9 +220,13 @@ func (c *completer) flush(ctx context.Context, batch []*pending) (undelivered []
 
 func (c *completer) deliver(batch []*pending, res *engine.ReportBatchResult) {
 	d := c.d
+	now := time.Now()
 	d.mu.Lock()
 	for i, p := range batch {
 		o := res.Outcomes[i]
+		if p.origin == originExecutor {
+			d.latency.report.observe(now.Sub(p.submitted))
+		}
 		if j := d.running[p.report.StepID]; j != nil && j.token == p.report.ClaimToken {
 			delete(d.running, p.report.StepID)
 		}

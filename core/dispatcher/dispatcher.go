@@ -38,6 +38,11 @@ type Stats struct {
 	FlushRetries  int64 `json:"flush_retries"`
 	Rescued       int64 `json:"rescued"`
 	Quiet         bool  `json:"quiet"`
+	// ClaimSeconds, HandoffSeconds and ReportSeconds are latency
+	// histograms since start (see latencies).
+	ClaimSeconds   Histogram `json:"claim_seconds"`
+	HandoffSeconds Histogram `json:"handoff_seconds"`
+	ReportSeconds  Histogram `json:"report_seconds"`
 }
 
 // Dispatcher hands one worker's steps to its executors. It is safe for
@@ -58,6 +63,7 @@ type Dispatcher struct {
 	maybeMore bool  // a claim may find steps: notified, polled, or the last claim was full
 	notified  int64 // counts wakes, so a claim that raced a notification does not clear maybeMore
 	stats     Stats
+	latency   latencies
 
 	wakeProducer chan struct{}
 	wakeIntake   chan struct{} // task requests committed (intake.go)
@@ -73,7 +79,7 @@ type waiter struct {
 
 type spareStep struct {
 	step *tt.ClaimedStep
-	at   time.Time
+	at   time.Time // when it was claimed
 }
 
 // job is a step handed to an executor and not yet reported.
@@ -173,7 +179,9 @@ func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
 	s := d.stats
 	s.Waiting, s.Running, s.Quiet = len(d.waiters), len(d.running), d.quiet
+	lat := d.latency
 	d.mu.Unlock()
+	s.ClaimSeconds, s.HandoffSeconds, s.ReportSeconds = lat.claim.snapshot(), lat.handoff.snapshot(), lat.report.snapshot()
 	s.QueuedReports = d.comp.queued()
 	return s
 }

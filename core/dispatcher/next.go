@@ -18,9 +18,9 @@ func (d *Dispatcher) Next(ctx context.Context) (*tt.ClaimedStep, error) {
 		return nil, ErrStopped
 	}
 	if len(d.spare) > 0 {
-		s := d.spare[0].step
+		s, at := d.spare[0].step, d.spare[0].at
 		d.spare = d.spare[1:]
-		d.startLocked(s)
+		d.startLocked(s, at)
 		d.mu.Unlock()
 		return s, nil
 	}
@@ -93,9 +93,10 @@ func (d *Dispatcher) handoffLimit(reporters int) int {
 	return min(max(len(d.waiters)-len(d.spare), 0)+reporters, d.cfg.MaxBatch)
 }
 
-// give hands claimed steps to waiting executors; a step nobody waits for any
-// more is kept as spare for the next Next, or released when quiet.
-func (d *Dispatcher) give(steps []tt.ClaimedStep) {
+// give hands steps claimed at claimedAt to waiting executors; a step nobody
+// waits for any more is kept as spare for the next Next, or released when
+// quiet.
+func (d *Dispatcher) give(steps []tt.ClaimedStep, claimedAt time.Time) {
 	var release []*tt.ClaimedStep
 	d.mu.Lock()
 	for i := range steps {
@@ -106,18 +107,20 @@ func (d *Dispatcher) give(steps []tt.ClaimedStep) {
 		case len(d.waiters) > 0:
 			w := d.waiters[0]
 			d.waiters = d.waiters[1:]
-			d.startLocked(s)
+			d.startLocked(s, claimedAt)
 			w.ch <- s
 		default:
-			d.spare = append(d.spare, spareStep{step: s, at: time.Now()})
+			d.spare = append(d.spare, spareStep{step: s, at: claimedAt})
 		}
 	}
 	d.mu.Unlock()
 	d.releaseSteps(release, "worker "+d.cfg.WorkerID+" is quiet")
 }
 
-// startLocked records a handed-out step as running, with its deadline.
-func (d *Dispatcher) startLocked(s *tt.ClaimedStep) {
+// startLocked records a handed-out step as running, with its deadline, and
+// how long it waited since its claim.
+func (d *Dispatcher) startLocked(s *tt.ClaimedStep, claimedAt time.Time) {
+	d.latency.handoff.observe(time.Since(claimedAt))
 	timeout := time.Duration(s.TimeoutSeconds) * time.Second
 	if timeout <= 0 {
 		timeout = d.cfg.DefaultStepTimeout

@@ -42,6 +42,7 @@ func (d *Dispatcher) produce(ctx context.Context) {
 				time.Sleep(wait)
 			}
 			last = time.Now()
+			claimStart := last
 			steps, err := d.eng.DispatchClaim(ctx, &engine.DispatchClaimParams{
 				Namespaces: d.cfg.Namespaces, NamedTaskIDs: d.namedTaskIDs, Limit: n, WorkerID: d.cfg.WorkerID, Lease: d.cfg.Lease,
 			})
@@ -62,11 +63,12 @@ func (d *Dispatcher) produce(ctx context.Context) {
 			d.mu.Lock()
 			d.stats.Claims++
 			d.stats.Claimed += int64(len(steps))
+			d.latency.claim.observe(time.Since(claimStart))
 			if len(steps) < n && d.notified == gen {
 				d.maybeMore = false // nothing more until a notification or the next poll
 			}
 			d.mu.Unlock()
-			d.give(steps)
+			d.give(steps, time.Now())
 			if len(steps) < n {
 				break
 			}

@@ -82,3 +82,14 @@ func (e *Engine) Ping(ctx context.Context, sleep time.Duration) error {
 	}
 	return store.InterpretError("ping", store.Ping(ctx, e.pool, sleep.Milliseconds()))
 }
+
+// TaskTransitions returns a task's history: its transitions and its steps',
+// each oldest first (the steps' newest tt.MaxTransitions at most). An
+// unknown task is a NotFoundError.
+func (e *Engine) TaskTransitions(ctx context.Context, taskID int64) (*tt.TaskTransitions, error) {
+	if err := e.requireTask(ctx, "task_transitions", taskID); err != nil {
+		return nil, err
+	}
+	res, err := store.TaskTransitions(ctx, e.pool, taskID)
+	return res, store.InterpretError("task_transitions", err)
+}

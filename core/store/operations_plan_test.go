@@ -54,6 +54,10 @@ func TestOperationsQueriesUseIndexes(t *testing.T) {
 		{"throughput", dbsqlc.StepThroughput, []any{int32(15)}, "index_step_transitions_created_at_brin"},
 		{"stuck steps", dbsqlc.StuckSteps, []any{int64(300000), int64(0), int32(1000)}, "index_workflow_steps_leases"},
 		{"stuck tasks", dbsqlc.StuckTasks, []any{int32(1000)}, "index_task_transitions_current_state"},
+		{"a task's transitions", dbsqlc.TaskTransitionsForTask, []any{int64(opsHistory / 2), int32(2000)},
+			"tasker_task_transitions_task_id_sort_key_key"},
+		{"a task's steps' transitions", dbsqlc.StepTransitionsForTask, []any{int64(opsHistory / 2), int32(2001)},
+			"tasker_workflow_step_transitions_workflow_step_id_sort_key_key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -78,3 +78,11 @@ SELECT t.task_id, n.name AS namespace, nt.name, nt.version, t.status,
                       AND (a.status IN ('in_progress', 'waiting_for_retry') OR a.ready_at IS NOT NULL))
  ORDER BY t.task_id
  LIMIT @max_findings;
+
+-- name: TaskTransitionsForTask :many
+-- A task's own transitions, oldest first (the (task_id, sort_key) key).
+SELECT from_state, to_state, metadata, sort_key, created_at
+  FROM tasker_task_transitions
+ WHERE task_id = @task_id
+ ORDER BY sort_key
+ LIMIT @max_rows;

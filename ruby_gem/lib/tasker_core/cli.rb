@@ -121,6 +121,8 @@ module TaskerCore
         o.on("--step-timeout SECONDS", Float, "timeout of steps whose template sets none") { |n| opts[:step_timeout] = n }
         o.on("--timeout-grace SECONDS", Float, "before a timed-out handler's thread is abandoned") { |n| opts[:timeout_grace] = n }
         o.on("--deadline SECONDS", Float, "shutdown deadline (default 25)") { |n| deadline = n }
+        o.on("--metrics-port PORT", Integer, "serve GET /metrics and /health on this port") { |n| opts[:metrics_port] = n }
+        o.on("--metrics-host HOST", "the metrics listener's address (default 127.0.0.1)") { |h| opts[:metrics_host] = h }
         o.on("--batch-size N", Integer, "deprecated, ignored") { |n| opts[:batch_size] = n }
       end.parse!(argv)
       (opts.delete(:templates) + TaskerCore.config.template_paths).each { |t| TaskerCore.register_template(t) }

@@ -32,6 +32,8 @@ module TaskerCore
       worker_step_timeout: 300,     # seconds a step may run when its template sets no timeout_seconds
       worker_poll_interval: 1.0,    # seconds between claims while processors wait and no NOTIFY arrives
       worker_timeout_grace: 5,      # seconds a timed-out handler gets to unwind before its thread is abandoned
+      worker_metrics_port: nil,     # a port for the worker's own GET /metrics and /health listener; nil: none
+      worker_metrics_host: "127.0.0.1", # the address it binds ("0.0.0.0" for probes and scrapes from other hosts)
       template_paths: [],           # YAML templates the CLI worker registers
       step_wrapper: nil,            # an object whose #wrap { } runs around each handler: Rails.application.executor
                                     # (the reloader in development) in a Rails app, set by the Railtie

@@ -163,6 +163,14 @@ module TaskerCore
       Out.deep_freeze(id_call(:step_readiness, :tasker_step_readiness, task_id).fetch("steps"))
     end
 
+    # A task's history (tasker_task_transitions): {"task" => [...], "steps"
+    # => [...], "truncated" => bool}, each transition {"workflow_step_id",
+    # "step_name", "from_state", "to_state", "metadata", "created_at"},
+    # oldest first, deep-frozen. Raises NotFoundError.
+    def task_transitions(task_id)
+      Out.deep_freeze(id_call(:task_transitions, :tasker_task_transitions, task_id))
+    end
+
     # {workflow_step_id => level}
     def dependency_levels(task_id)
       id_call(:dependency_levels, :tasker_dependency_levels, task_id).fetch("levels")

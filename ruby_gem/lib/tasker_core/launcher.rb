@@ -167,6 +167,38 @@ module TaskerCore
       @manager&.stopped? || false
     end
 
+    # What the worker is doing, for health checks: "not_started", "running",
+    # "quiet" (taking no more steps: TSTP, or stopping), "stopped" or
+    # "fatal" (a fatal condition stopped it, or is stopping it).
+    def state
+      if @fatal_error then "fatal"
+      elsif @dispatcher.nil? then "not_started"
+      elsif !@stopped.nil? then "stopped"
+      elsif stopping? then "quiet"
+      else "running"
+      end
+    end
+
+    # Processors configured, alive (their thread runs), busy (in a step)
+    # and abandoned (stuck in a handler after a timeout, replaced).
+    def processor_counts
+      live = @manager ? @manager.processors : []
+      { expected: @threads, alive: live.count(&:alive?), busy: live.count(&:job),
+        abandoned: @manager ? @manager.abandoned.size : 0 }
+    end
+
+    # The dispatcher's counters and latency histograms
+    # (tasker_dispatcher_stats), or nil before start and once stopped. Never
+    # blocks (a stop in progress holds no lock this needs).
+    def dispatcher_stats
+      dispatcher = @dispatcher
+      return nil if dispatcher.nil? || !@stopped.nil?
+
+      dispatcher.stats
+    rescue InvalidHandleError
+      nil # freed by a stop that finished meanwhile (handle numbers are never reused)
+    end
+
     private
 
     def dispatcher_config

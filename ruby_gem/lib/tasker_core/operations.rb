@@ -58,6 +58,13 @@ module TaskerCore
       task
     end
 
+    # A task's transitions and its steps' (Engine.task_transitions): who
+    # moved what when, each failed attempt's error class and message, an
+    # operator's reason. Raises NotFoundError.
+    def history(task_id)
+      Engine.task_transitions(task_id)
+    end
+
     # Moves each task in error back to pending (Engine.retry_task), one
     # transaction per id; yields each Outcome as it comes. Returns the
     # Outcomes in the order of ids.

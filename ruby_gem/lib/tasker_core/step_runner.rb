@@ -96,6 +96,7 @@ module TaskerCore
       Events.publish_to_subscribers("step.handle", payload) # ActiveSupport had it around the handler
       Events.publish("step.completed", payload)
       log_step(claimed, payload, out.status)
+      Metrics.record_step(claimed.namespace, out.status, payload[:duration_ms])
       publish_task(out)
       out
     end
@@ -111,6 +112,7 @@ module TaskerCore
                              exception: [failure[:class], failure[:message]], exception_object: error)
       report_error(error, failed)
       log_step(claimed, payload, out.status, failure)
+      Metrics.record_step(claimed.namespace, out.status, payload[:duration_ms])
       Events.publish("step.failed", failed)
       Events.publish(out.status == "waiting_for_retry" ? "step.retry_requested" : "step.max_retries_reached", failed)
       publish_task(out)

@@ -250,3 +250,51 @@ func (q *Queries) TaskListByState(ctx context.Context, db DBTX, arg TaskListBySt
 	}
 	return items, nil
 }
+
+const TaskTransitionsForTask = `-- name: TaskTransitionsForTask :many
+SELECT from_state, to_state, metadata, sort_key, created_at
+  FROM tasker_task_transitions
+ WHERE task_id = $1
+ ORDER BY sort_key
+ LIMIT $2
+`
+
+type TaskTransitionsForTaskParams struct {
+	TaskID  int64
+	MaxRows int32
+}
+
+type TaskTransitionsForTaskRow struct {
+	FromState *string
+	ToState   string
+	Metadata  []byte
+	SortKey   int32
+	CreatedAt time.Time
+}
+
+// A task's own transitions, oldest first (the (task_id, sort_key) key).
+func (q *Queries) TaskTransitionsForTask(ctx context.Context, db DBTX, arg TaskTransitionsForTaskParams) ([]TaskTransitionsForTaskRow, error) {
+	rows, err := db.Query(ctx, TaskTransitionsForTask, arg.TaskID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskTransitionsForTaskRow{}
+	for rows.Next() {
+		var i TaskTransitionsForTaskRow
+		if err := rows.Scan(
+			&i.FromState,
+			&i.ToState,
+			&i.Metadata,
+			&i.SortKey,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

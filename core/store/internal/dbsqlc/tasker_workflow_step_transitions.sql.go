@@ -50,3 +50,58 @@ func (q *Queries) StepThroughput(ctx context.Context, db DBTX, minutes int32) ([
 	}
 	return items, nil
 }
+
+const StepTransitionsForTask = `-- name: StepTransitionsForTask :many
+SELECT tr.workflow_step_id, s.name AS step_name, tr.from_state, tr.to_state, tr.metadata, tr.sort_key, tr.created_at
+  FROM tasker_workflow_steps ws
+  JOIN tasker_named_steps s ON s.named_step_id = ws.named_step_id
+  JOIN tasker_workflow_step_transitions tr ON tr.workflow_step_id = ws.workflow_step_id
+ WHERE ws.task_id = $1
+ ORDER BY tr.created_at DESC, tr.id DESC
+ LIMIT $2
+`
+
+type StepTransitionsForTaskParams struct {
+	TaskID  int64
+	MaxRows int32
+}
+
+type StepTransitionsForTaskRow struct {
+	WorkflowStepID int64
+	StepName       string
+	FromState      *string
+	ToState        string
+	Metadata       []byte
+	SortKey        int32
+	CreatedAt      time.Time
+}
+
+// The transitions of a task's steps, newest first, at most max_rows: each
+// step's through the (workflow_step_id, sort_key) key.
+func (q *Queries) StepTransitionsForTask(ctx context.Context, db DBTX, arg StepTransitionsForTaskParams) ([]StepTransitionsForTaskRow, error) {
+	rows, err := db.Query(ctx, StepTransitionsForTask, arg.TaskID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StepTransitionsForTaskRow{}
+	for rows.Next() {
+		var i StepTransitionsForTaskRow
+		if err := rows.Scan(
+			&i.WorkflowStepID,
+			&i.StepName,
+			&i.FromState,
+			&i.ToState,
+			&i.Metadata,
+			&i.SortKey,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -11,7 +11,7 @@ module TaskerCore
     # Exports taking (an int64 id or limit, timeout_ms, out, err) that touch the database.
     ID_CALLS = %i[tasker_task_status tasker_task_execution_context tasker_step_readiness
                   tasker_dependency_levels tasker_task_request_get tasker_task_request_retry
-                  tasker_task_requests_take_up].freeze
+                  tasker_task_requests_take_up tasker_task_transitions].freeze
     # Dispatcher exports that wait (on the database or for a step), by argument types.
     DISPATCHER_CALLS = {
       tasker_dispatcher_start: %i[string int64 pointer pointer],
