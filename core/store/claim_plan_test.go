@@ -83,6 +83,14 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 			if !usesReady {
 				problems = append(problems, "neither index_workflow_steps_ready nor its by-namespace twin is used")
 			}
+			// The template filter probes each candidate's task; a hashed
+			// subplan would read every task of the templates on each claim
+			// (O(tasks), not O(steps claimed)).
+			doc[0].Plan.walk(func(n *planNode) {
+				if strings.Contains(n.Filter, "hashed SubPlan") {
+					problems = append(problems, "a hashed subplan filters the candidates: "+n.Filter)
+				}
+			})
 			if len(problems) > 0 {
 				t.Fatalf("claim plan: %s\n%s", strings.Join(problems, "; "), indentJSON(plan))
 			}
@@ -107,6 +115,7 @@ func TestClaimPathUsesReadyIndex(t *testing.T) {
 // planNode is the part of an EXPLAIN (FORMAT JSON) node the test reads.
 type planNode struct {
 	NodeType     string     `json:"Node Type"`
+	Filter       string     `json:"Filter"`
 	RelationName string     `json:"Relation Name"`
 	IndexName    string     `json:"Index Name"`
 	Plans        []planNode `json:"Plans"`

@@ -210,8 +210,10 @@ SELECT d.workflow_step_id::bigint AS workflow_step_id, d.dependency_level::int A
 -- for a task lock, and the first report starts a skipped task). With
 -- named_task_ids, only steps of tasks of those templates: a worker never
 -- claims a template version it has no handler for (a rolling deploy). The
--- scan keeps the namespace index's order; each candidate costs one probe of
--- its task.
+-- scan keeps the ready index's order; each candidate costs one probe of its
+-- task's primary key. The filter is a correlated scalar subquery on purpose:
+-- written as EXISTS, the planner hashed every task of the templates once
+-- per claim (O(tasks), not O(steps claimed)).
 WITH candidates AS (
     SELECT ws.workflow_step_id
       FROM tasker_workflow_steps ws
@@ -219,8 +221,7 @@ WITH candidates AS (
        AND ws.task_namespace_id = ANY (ARRAY(
              SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY (@namespaces::text[])))
        AND (cardinality(@named_task_ids::bigint[]) = 0
-            OR EXISTS (SELECT 1 FROM tasker_tasks t
-                        WHERE t.task_id = ws.task_id AND t.named_task_id = ANY (@named_task_ids::bigint[])))
+            OR (SELECT t.named_task_id FROM tasker_tasks t WHERE t.task_id = ws.task_id) = ANY (@named_task_ids::bigint[]))
      ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
      LIMIT @max_steps
        FOR UPDATE OF ws SKIP LOCKED

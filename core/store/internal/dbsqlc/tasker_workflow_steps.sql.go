@@ -275,8 +275,7 @@ WITH candidates AS (
        AND ws.task_namespace_id = ANY (ARRAY(
              SELECT n.task_namespace_id FROM tasker_task_namespaces n WHERE n.name = ANY ($1::text[])))
        AND (cardinality($2::bigint[]) = 0
-            OR EXISTS (SELECT 1 FROM tasker_tasks t
-                        WHERE t.task_id = ws.task_id AND t.named_task_id = ANY ($2::bigint[])))
+            OR (SELECT t.named_task_id FROM tasker_tasks t WHERE t.task_id = ws.task_id) = ANY ($2::bigint[]))
      ORDER BY ws.priority DESC, ws.ready_at, ws.workflow_step_id
      LIMIT $3
        FOR UPDATE OF ws SKIP LOCKED
@@ -313,8 +312,10 @@ type StepDispatchReadyParams struct {
 // for a task lock, and the first report starts a skipped task). With
 // named_task_ids, only steps of tasks of those templates: a worker never
 // claims a template version it has no handler for (a rolling deploy). The
-// scan keeps the namespace index's order; each candidate costs one probe of
-// its task.
+// scan keeps the ready index's order; each candidate costs one probe of its
+// task's primary key. The filter is a correlated scalar subquery on purpose:
+// written as EXISTS, the planner hashed every task of the templates once
+// per claim (O(tasks), not O(steps claimed)).
 func (q *Queries) StepDispatchReady(ctx context.Context, db DBTX, arg StepDispatchReadyParams) ([]int64, error) {
 	rows, err := db.Query(ctx, StepDispatchReady,
 		arg.Namespaces,
