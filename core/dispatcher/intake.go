@@ -49,13 +49,7 @@ func (d *Dispatcher) intake(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				retry = min(max(retry*2, 10*time.Millisecond), d.cfg.FetchPollInterval)
-				d.cfg.Logger.Warn("tasker dispatcher: task request take-up failed; retrying", "worker_id", d.cfg.WorkerID,
-					"retry_in", retry, "error", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(retry):
-				}
+				retry = d.backOff(ctx, retry, "task request take-up", err)
 				continue
 			}
 			retry = 0

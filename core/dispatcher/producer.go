@@ -50,13 +50,7 @@ func (d *Dispatcher) produce(ctx context.Context) {
 				return // stopping: the claim was cancelled, nothing failed
 			}
 			if err != nil {
-				retry = min(max(retry*2, 10*time.Millisecond), d.cfg.FetchPollInterval)
-				d.cfg.Logger.Warn("tasker dispatcher: claim failed; retrying", "worker_id", d.cfg.WorkerID,
-					"retry_in", retry, "error", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(retry):
-				}
+				retry = d.backOff(ctx, retry, "claim", err)
 				continue
 			}
 			retry = 0
@@ -83,4 +77,18 @@ func (d *Dispatcher) wake() {
 	d.notified++
 	d.mu.Unlock()
 	d.poke()
+}
+
+// backOff logs a failed claim or take-up (what) and waits before the next
+// try: twice the last wait (retry), from 10ms up to FetchPollInterval, or
+// until ctx ends. It returns the wait, the next call's retry.
+func (d *Dispatcher) backOff(ctx context.Context, retry time.Duration, what string, err error) time.Duration {
+	retry = min(max(retry*2, 10*time.Millisecond), d.cfg.FetchPollInterval)
+	d.cfg.Logger.Warn("tasker dispatcher: "+what+" failed; retrying", "worker_id", d.cfg.WorkerID,
+		"retry_in", retry, "error", err)
+	select {
+	case <-ctx.Done():
+	case <-time.After(retry):
+	}
+	return retry
 }
